@@ -1,0 +1,90 @@
+"""The ``electroforge`` command line (typer + rich).
+
+Each subcommand lives in its own module in this package and exposes ``register(app)``; modules
+are discovered at start-up, so a command appears only once the module that implements it exists.
+User mistakes (:class:`~electroforge.errors.ElectroforgeError`, bad options) print one line,
+``error: <what and where>``, and exit with status 2; Ctrl-C exits with 130.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+
+import click
+import typer
+
+from electroforge._version import __version__
+from electroforge.cli._common import STATE, err_console
+from electroforge.errors import ElectroforgeError
+
+app = typer.Typer(
+    name="electroforge",
+    help="Closed-loop design of Li-ion battery electrodes from plugins: generate, characterize, simulate, optimize.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"electroforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+    disable: list[str] = typer.Option([], "--disable", metavar="NAME",
+                                      help="Do not load this plugin or component (repeatable; env ELECTROFORGE_DISABLE=a,b)."),
+) -> None:
+    STATE.disable = list(disable)
+
+
+def _register_commands() -> None:
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{mod.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the exit status."""
+    os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="electroforge", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    except click.ClickException as exc:
+        _error_line(exc.format_message())
+        return exc.exit_code if exc.exit_code else 2
+    except ElectroforgeError as exc:
+        _error_line(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    return 0
+
+
+def _error_line(message: str) -> None:
+    """One line on stderr, never wrapped (rich would wrap at the terminal width)."""
+    click.echo("error: " + " ".join(message.split()), err=True)
+
+
+def run() -> None:  # pragma: no cover - thin wrapper for the console script
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Built-in optimizers `sobol` and `grid` (work in progress)."""

@@ -1,0 +1,1 @@
+"""Built-in generator `gan` (work in progress)."""

@@ -1,0 +1,1 @@
+"""Built-in generator `procedural` (work in progress)."""

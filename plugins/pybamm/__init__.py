@@ -1,0 +1,1 @@
+"""Built-in cell simulator `pybamm` (work in progress)."""

@@ -1,0 +1,1 @@
+"""Built-in characterizer `taufactor` (work in progress)."""

@@ -1,0 +1,1 @@
+"""Built-in optimizer `trieste` (work in progress)."""
