@@ -20,7 +20,19 @@ from electroforge.model import (
 )
 from electroforge.registry import KINDS, Registry, get_registry
 
+
+def __getattr__(name: str):
+    # The closed loop pulls in rich and the executors: load it on first use only.
+    if name in ("Campaign", "evaluate", "load_config"):
+        from electroforge import campaign, config
+
+        return {"Campaign": campaign.Campaign, "evaluate": campaign.evaluate, "load_config": config.load_config}[name]
+    raise AttributeError(f"module 'electroforge' has no attribute {name!r}")
+
 __all__ = [
+    "Campaign",
+    "evaluate",
+    "load_config",
     "KINDS",
     "PROJECT_NAME",
     "ConstantCurrent",

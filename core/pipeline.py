@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from electroforge.errors import ValidationError
+import attrs
+import numpy as np
+
+from electroforge.errors import EvaluationError, ValidationError
+from electroforge.model import STATUS_FAILED, STATUS_OK, Electrode, Evaluation, Metrics, protocol_from_string
+from electroforge.registry import one_line
 
 
 def parse_assignments(items: Iterable[str], what: str = "--param") -> dict[str, float]:
@@ -48,3 +54,150 @@ def check_generator_params(generator: Any, params: Mapping[str, float], allow_ex
             if not allow_extrapolation:
                 raise ValidationError(msg + " (use --allow-extrapolation to try anyway)")
             print(f"warning: {msg}; extrapolating", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------- one evaluation
+NOT_PERCOLATING_PORE = "pore network does not percolate"
+NOT_PERCOLATING_SOLID = "solid network does not percolate"
+
+
+@attrs.define
+class Components:
+    """The components of one campaign, built once per process."""
+
+    generator: Any
+    characterizer: Any
+    simulator: Any
+    cell: Any
+    protocols: list
+
+    @classmethod
+    def from_config(cls, config, registry=None) -> Components:
+        from electroforge.cells import cell_from_name
+        from electroforge.registry import get_registry
+
+        registry = registry or get_registry()
+        return cls(
+            generator=registry.create("generator", config.generator.name, **config.generator.options),
+            characterizer=registry.create("characterizer", config.characterizer.name, **config.characterizer.options),
+            simulator=registry.create("cell_simulator", config.simulator.name, **config.simulator.options),
+            cell=cell_from_name(config.cell_format, **config.cell_options),
+            protocols=[protocol_from_string(p) for p in config.protocols],
+        )
+
+
+def evaluation_seed(campaign_seed: int, index: int) -> int:
+    """The generator seed of evaluation ``index``: fixed by the campaign seed, independent of order."""
+    return int(np.random.SeedSequence([int(campaign_seed), int(index)]).generate_state(1)[0])
+
+
+def combine_metrics(all_metrics: list[Metrics]) -> Metrics:
+    """Mean of the metrics over several cubes; their standard deviation goes to ``uncertainty``."""
+    if len(all_metrics) == 1:
+        return all_metrics[0]
+    fields = ("specific_surface_area_per_m", "binder_coverage", "tortuosity_factor", "effective_conductivity_S_per_m")
+    mean = {f: float(np.mean([getattr(m, f) for m in all_metrics])) for f in fields}
+    std = {f: float(np.std([getattr(m, f) for m in all_metrics], ddof=1)) for f in fields if np.isfinite(mean[f])}
+    phases = list(all_metrics[0].volume_fractions)
+    vf = {p: float(np.mean([m.volume_fractions.get(p, 0.0) for m in all_metrics])) for p in phases}
+    std.update({f"vf_{p}": float(np.std([m.volume_fractions.get(p, 0.0) for m in all_metrics], ddof=1)) for p in phases})
+    extra_keys = set.intersection(*(set(m.extras) for m in all_metrics))
+    extras = {k: float(np.mean([m.extras[k] for m in all_metrics])) for k in extra_keys}
+    return Metrics(vf, mean["specific_surface_area_per_m"], mean["binder_coverage"], mean["tortuosity_factor"],
+                   mean["effective_conductivity_S_per_m"], uncertainty=std, extras=extras)
+
+
+def electrode_from_params(metrics: Metrics, cell_params: Mapping[str, float], gen_params: Mapping[str, float],
+                          metadata: Mapping[str, Any] | None = None) -> Electrode:
+    """Electrode for the simulator: loading or thickness from the cell-stage parameters."""
+    kwargs: dict[str, Any] = {}
+    if "thickness_um" in cell_params:
+        kwargs["thickness_m"] = cell_params["thickness_um"] * 1e-6
+    else:
+        kwargs["mass_loading_kg_per_m2"] = cell_params.get("mass_loading_mg_per_cm2", 20.0) * 1e-2
+    if "particle_radius_um" in cell_params:
+        kwargs["particle_radius_m"] = cell_params["particle_radius_um"] * 1e-6
+    elif metadata and metadata.get("mean_particle_radius_m"):
+        kwargs["particle_radius_m"] = float(metadata["mean_particle_radius_m"])
+    if "am_mass_fraction" in gen_params:
+        kwargs["am_mass_fraction"] = gen_params["am_mass_fraction"]
+    return Electrode(metrics, **kwargs)
+
+
+def _stage_error(stage: str, plugin: str, exc: BaseException) -> str:
+    prefix = f"{stage} {plugin!r}"
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, EvaluationError):
+        return msg if msg.startswith(stage) else f"{prefix}: {msg}"
+    return f"{prefix}: {one_line(exc)}"
+
+
+def evaluate_design(params: Mapping[str, float], components: Components, config, index: int = 0,
+                    batch: int = 0) -> Evaluation:
+    """Run one design through generator -> characterizer -> simulator(s) -> objective.
+
+    Never raises for a failure inside a plugin: the evaluation comes back ``failed`` with the stage,
+    the plugin's name and the one-line reason, and whatever was computed before the failure.
+    """
+    seed = evaluation_seed(config.seed, index)
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    metrics = None
+    performances: dict[str, Any] = {}
+    uncertainty = 0.0
+
+    def failed(error: str) -> Evaluation:
+        timings["total"] = time.perf_counter() - t_start
+        return Evaluation(index=index, params=params, objective=float("nan"), status=STATUS_FAILED, metrics=metrics,
+                          performances=performances, error=error, timings_s=timings, seed=seed, batch=batch,
+                          uncertainty=uncertainty)
+
+    gen_params = config.generator_params(params)
+    cell_params = config.cell_params(params)
+    gen, cha, sim = components.generator, components.characterizer, components.simulator
+    cubes, spreads = [], []
+    t = time.perf_counter()
+    try:
+        check_generator_params(gen, gen_params)
+        for k in range(config.n_cubes):
+            shape = (config.shape,) * 3
+            if hasattr(gen, "generate_with_uncertainty"):
+                ms, spread = gen.generate_with_uncertainty(gen_params, shape, seed + k)
+                spreads.append(float(spread))
+            else:
+                ms = gen.generate(gen_params, shape, seed + k)
+            cubes.append(ms)
+    except Exception as exc:
+        timings["generate"] = time.perf_counter() - t
+        return failed(_stage_error("generator", config.generator.name, exc))
+    timings["generate"] = time.perf_counter() - t
+    uncertainty = float(np.mean(spreads)) if spreads else 0.0
+
+    t = time.perf_counter()
+    try:
+        metrics = combine_metrics([cha.characterize(ms) for ms in cubes])
+    except Exception as exc:
+        timings["characterize"] = time.perf_counter() - t
+        return failed(_stage_error("characterizer", config.characterizer.name, exc))
+    timings["characterize"] = time.perf_counter() - t
+    if not np.isfinite(metrics.tortuosity_factor):
+        return failed(f"characterizer {config.characterizer.name!r}: {NOT_PERCOLATING_PORE}")
+    if metrics.effective_conductivity_S_per_m <= 0:
+        return failed(f"characterizer {config.characterizer.name!r}: {NOT_PERCOLATING_SOLID}")
+
+    t = time.perf_counter()
+    try:
+        electrode = electrode_from_params(metrics, cell_params, gen_params, cubes[0].metadata)
+        for protocol in components.protocols:
+            performances[protocol.label] = sim.simulate(electrode, components.cell, protocol)
+    except Exception as exc:
+        timings["simulate"] = time.perf_counter() - t
+        return failed(_stage_error("cell simulator", config.simulator.name, exc))
+    timings["simulate"] = time.perf_counter() - t
+
+    objective = float(getattr(performances[config.objective_label], config.objective))
+    if not np.isfinite(objective):
+        return failed(f"objective {config.objective} at {config.objective_label} is not finite ({objective})")
+    timings["total"] = time.perf_counter() - t_start
+    return Evaluation(index=index, params=params, objective=objective, status=STATUS_OK, metrics=metrics,
+                      performances=performances, timings_s=timings, seed=seed, batch=batch, uncertainty=uncertainty)
