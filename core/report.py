@@ -152,7 +152,7 @@ def plot_parameter_effects(effects: dict[str, Any], store: CampaignStore, path: 
     axes[0].legend(fontsize=8)
     imp = effects["importance"]
     axes[-1].barh(list(imp), list(imp.values()), color="#4c72b0")
-    axes[-1].set_xlabel("relative importance (1 / GP lengthscale)")
+    axes[-1].set_xlabel("importance (1/lengthscale)")
     axes[-1].set_title("Which parameter matters most")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

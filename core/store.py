@@ -2,7 +2,7 @@
 
 Layout (readable with ``xarray.open_dataset``):
 
-* dimension ``evaluation`` (one row per evaluation, in the order they finished) and ``protocol``
+* dimension ``evaluation`` (one row per evaluation, in evaluation-index order) and ``protocol``
   (the campaign's protocol labels, e.g. ``"10W"``);
 * **one variable per design parameter, named by the parameter** (contract);
 * ``objective``, ``status`` (``ok``/``failed``), ``error``, ``seed``, ``batch``, ``uncertainty``;
@@ -109,7 +109,9 @@ class CampaignStore:
 
     # ---------------------------------------------------------------- writing
     def append(self, evaluation: Evaluation) -> None:
+        """Add a row (kept in evaluation-index order, whatever order evaluations finish in)."""
         self.evaluations.append(evaluation)
+        self.evaluations.sort(key=lambda e: e.index)
         self.flush()
 
     def flush(self) -> None:
