@@ -102,7 +102,11 @@ def voltage_losses(best: Evaluation, protocol: str) -> dict[str, float]:
     perf = best.performances.get(protocol)
     if perf is None:
         return {}
-    return {k: float(v) for k, v in perf.extras.items() if k.startswith("eta_") and math.isfinite(v)}
+    out = {k: float(v) for k, v in perf.extras.items() if k.startswith("eta_") and math.isfinite(v)}
+    parts = ("eta_electrolyte_concentration_end_V", "eta_electrolyte_ohmic_end_V")
+    if "eta_electrolyte_end_V" not in out and all(p in out for p in parts):
+        out["eta_electrolyte_end_V"] = sum(out[p] for p in parts)
+    return out
 
 
 # ------------------------------------------------------------------ plots
@@ -160,15 +164,37 @@ def plot_parameter_effects(effects: dict[str, Any], store: CampaignStore, path: 
     return path
 
 
+#: The four mechanisms of the voltage-loss breakdown, by the simulator's extras names.
+MECHANISMS = ("electrolyte", "solid_conduction", "reaction", "solid_diffusion")
+
+
 def plot_voltage_losses(losses: dict[str, float], title: str, path: Path) -> Path:
+    """Grouped bars: each mechanism's loss averaged over the discharge and at its end (mV).
+
+    Uses ``eta_<mechanism>_V`` (mean) and ``eta_<mechanism>_end_V`` where the simulator reports
+    them; any other ``eta_*`` values are shown as single bars.
+    """
     plt = _plt()
+    mech = [m for m in MECHANISMS if f"eta_{m}_V" in losses or f"eta_{m}_end_V" in losses]
+    others = [k for k in losses if not any(k in (f"eta_{m}_V", f"eta_{m}_end_V") for m in MECHANISMS)
+              and not k.startswith("eta_total") and not any(k.startswith(f"eta_{m}_") for m in MECHANISMS)]
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    names = list(losses)
-    vals = [abs(losses[n]) * 1000 for n in names]
-    ax.barh([n.removeprefix("eta_").removesuffix("_V").replace("_", " ") for n in names], vals, color="#c44e52")
+    y = np.arange(len(mech))
+    mean = [abs(losses.get(f"eta_{m}_V", np.nan)) * 1000 for m in mech]
+    end = [abs(losses.get(f"eta_{m}_end_V", np.nan)) * 1000 for m in mech]
+    ax.barh(y + 0.2, mean, height=0.4, color="#4c72b0", label="mean over the discharge")
+    ax.barh(y - 0.2, end, height=0.4, color="#c44e52", label="at the end of discharge")
+    labels = [m.replace("_", " ") for m in mech]
+    if others:
+        y_o = np.arange(len(mech), len(mech) + len(others))
+        ax.barh(y_o, [abs(losses[k]) * 1000 for k in others], height=0.4, color="#8c8c8c")
+        labels += [k.removeprefix("eta_").removesuffix("_V").replace("_", " ") for k in others]
+        y = np.concatenate([y, y_o])
+    ax.set_yticks(y, labels)
     ax.set_xlabel("voltage loss (mV)")
     ax.set_title(title)
     ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="electroforge", standalone_mode=False)
+        rc = command.main(args=argv, prog_name="electroforge", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    return 0
+    # with standalone_mode=False click returns the code of a typer.Exit instead of raising it
+    return rc if isinstance(rc, int) else 0
 
 
 def _error_line(message: str) -> None:
