@@ -7,6 +7,15 @@ optimizers answer ``ask`` as a pure function of their seed and the observations 
 propose the same batch — and evaluates only the designs missing from it. The evaluation seeds depend
 on (campaign seed, index) alone. A resumed campaign therefore ends with the same evaluations as an
 uninterrupted one.
+
+Crash safety: the store rewrites the file atomically (temp file, fsync, rename) after every
+evaluation, so after a kill -9 at any instant the file holds every evaluation finished before the
+last rename; a stale ``<name>.tmp`` left by a kill during a write is removed on resume. On Ctrl-C
+(KeyboardInterrupt) or any other exception the executor is aborted (workers killed, nothing
+waited for) and the exception propagates; the file on disk stays consistent.
+
+Executors (``workers``, ``scheduler``, ``dask_local``; see :mod:`electroforge.executors`) change
+where the evaluations run, not what they are.
 """
 from __future__ import annotations
 
@@ -16,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from electroforge.config import CampaignConfig
-from electroforge.errors import ElectroforgeError, InputFileError
+from electroforge.errors import ElectroforgeError, InputFileError, PluginError
 from electroforge.executors import make_executor
 from electroforge.model import Evaluation
-from electroforge.registry import get_registry
+from electroforge.registry import get_registry, one_line
 from electroforge.store import CampaignStore
 
 MIN_EVALUATIONS_BEFORE_FAILURE_STOP = 6
@@ -38,7 +47,8 @@ class Campaign:
 
     def __init__(self, config: CampaignConfig, path: str | Path, *, resume: bool = False, overwrite: bool = False,
                  workers: int = 0, registry=None, disable=(), progress: bool = True,
-                 on_evaluation: Callable[[Evaluation], None] | None = None, executor=None):
+                 on_evaluation: Callable[[Evaluation], None] | None = None, executor=None,
+                 scheduler: str | None = None, dask_local: int = 0):
         self.config = config
         self.path = Path(path)
         self.resume = resume
@@ -49,12 +59,17 @@ class Campaign:
         self.progress = progress
         self._callback = on_evaluation
         self._executor = executor
+        self.scheduler = scheduler
+        self.dask_local = dask_local
         self.store: CampaignStore | None = None
         self.stopped_reason = ""
 
     # ---------------------------------------------------------------- helpers
     def _open_store(self) -> CampaignStore:
         cfg = self.config
+        stale = self.path.with_name(self.path.name + ".tmp")
+        if stale.exists():  # a kill during a previous write: the real file is intact
+            stale.unlink()
         if self.resume and self.path.exists():
             store = CampaignStore.open(self.path)
             if list(store.space.names) != list(cfg.space.names) or store.protocols != list(cfg.protocols):
@@ -87,13 +102,19 @@ class Campaign:
         kwargs: dict[str, Any] = {}
         if any(e.uncertainty > 0 for e in rows):
             kwargs["noise"] = [e.uncertainty**2 for e in rows]
+        args = ([dict(e.params) for e in rows], [e.objective for e in rows], [not e.ok for e in rows])
         try:
-            optimizer.tell([dict(e.params) for e in rows], [e.objective for e in rows], [not e.ok for e in rows],
-                           **kwargs)
-        except TypeError:
-            if not kwargs:
-                raise
-            optimizer.tell([dict(e.params) for e in rows], [e.objective for e in rows], [not e.ok for e in rows])
+            try:
+                optimizer.tell(*args, **kwargs)
+            except TypeError:
+                if not kwargs:
+                    raise
+                optimizer.tell(*args)
+        except ElectroforgeError:
+            raise
+        except Exception as exc:
+            name = getattr(optimizer, "name", type(optimizer).__name__)
+            raise PluginError(f"optimizer {name!r} failed in tell: {one_line(exc)}") from exc
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> list[Evaluation]:
@@ -103,9 +124,11 @@ class Campaign:
                                          **cfg.optimizer.options)
         done = {e.index: e for e in store.evaluations}
         n_batches = math.ceil(cfg.budget / cfg.batch)
-        executor = self._executor or make_executor(cfg, self.workers, self.registry, self.disable)
+        executor = self._executor or make_executor(cfg, self.workers, self.registry, self.disable,
+                                                   scheduler=self.scheduler, dask_local=self.dask_local)
         bar = _Progress(cfg, enabled=self.progress)
         bar.start(done.values())
+        aborted = False
         try:
             for b in range(n_batches):
                 lo, hi = self._batch_bounds(b)
@@ -113,7 +136,12 @@ class Campaign:
                 if len(have) == hi - lo:  # a complete stored batch: just tell it
                     self._tell(optimizer, have)
                     continue
-                proposals = optimizer.ask(hi - lo)
+                try:
+                    proposals = optimizer.ask(hi - lo)
+                except ElectroforgeError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(f"optimizer {cfg.optimizer.name!r} failed in ask: {one_line(exc)}") from exc
                 if len(proposals) != hi - lo:
                     raise ElectroforgeError(
                         f"optimizer {cfg.optimizer.name!r} returned {len(proposals)} designs for a batch of {hi - lo}"
@@ -129,10 +157,16 @@ class Campaign:
                     bar.update(ev)
                 self._tell(optimizer, [done[i] for i in range(lo, hi)])
                 self._check_failures(done)
+        except BaseException:
+            aborted = True
+            raise
         finally:
             bar.stop()
             if self._executor is None:
-                executor.close()
+                if aborted and hasattr(executor, "abort"):
+                    executor.abort()
+                else:
+                    executor.close()
             self.registry.notify("on_campaign_end", campaign=self)
         return sorted(done.values(), key=lambda e: e.index)
 
@@ -176,9 +210,13 @@ class _Progress:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from rich.console import Console
+
+        console = Console()
+        bar = [BarColumn(bar_width=20)] if console.width >= 110 else []
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[status]}"), transient=False,
+            TextColumn("[bold]{task.description}"), *bar, MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"), console=console, transient=False,
         )
         self._progress.start()
         self._task = self._progress.add_task(self.config.name, total=self.config.budget, completed=len(existing),
@@ -195,7 +233,7 @@ class _Progress:
         parts = [best, f"failed {self.n_failed}"]
         if ev is not None:
             t = ev.timings_s
-            stages = " ".join(f"{k[:4]} {t[k]:.1f}s" for k in ("generate", "characterize", "simulate") if k in t)
+            stages = " ".join(f"{k[:3]} {t[k]:.1f}s" for k in ("generate", "characterize", "simulate") if k in t)
             parts.append(f"last: {stages}" if stages else "last: -")
         return " | ".join(parts)
 
