@@ -1,0 +1,410 @@
+"""Cell formats and cell-level normalisation, shared by every cell simulator (DESIGN.md section 6).
+
+Per-gram-of-active-material figures reward porous, low-loading electrodes; what a user buys is
+energy per cell volume (Wh/L) and per cell mass (Wh/kg). This module turns one positive
+electrode (:class:`~electroforge.model.Electrode`) into the *layout* of a cell that contains it:
+
+* :class:`HalfCell` -- a single-sided cathode against a lithium-metal counter electrode, of a given
+  electrode area (a coin cell); its headline is mAh per gram of active material. Its volume and
+  mass are those of the **electrode stack** (cathode coating + aluminium foil + separator +
+  electrolyte in their pores; the lithium foil, spacer, spring and case are excluded), so its
+  Wh/L and Wh/kg are stack figures, not cell figures.
+* :class:`Cylindrical` -- a wound jelly roll in a cylindrical can; ``Cylindrical.preset("4680")``
+  is the 46 mm x 80 mm format. From the layer stack it computes the winding length that fills the
+  can's annulus, the electrode area, the graphite anode sized by an N/P capacity ratio, and the
+  cell's volume and mass (coatings, foils, separators, electrolyte in every pore, can, hardware).
+
+SI units throughout, unit in every name. Every constant below states its source or assumption.
+
+Mass loading <-> coating thickness (per side)::
+
+    loading = thickness * (1 - porosity) * rho_solid,
+    1/rho_solid = w/rho_am + (1-w)/rho_cbd     (w = active mass fraction of the dry coating)
+
+with densities from :mod:`electroforge.materials`. The porosity and, if the electrode does not
+give it, ``w`` come from the electrode's metrics (volume fractions of ``pore``, ``active`` and
+every other solid phase, which counts as carbon-binder domain).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from electroforge.errors import ValidationError
+from electroforge.materials import NMC811, CathodeMaterials, am_mass_fraction_from_volumes
+from electroforge.model import Electrode
+
+#: Practical specific capacity of NMC811 used when a simulator does not supply its own
+#: (0.19 Ah/g = 190 Ah/kg; the value of the paper's authors' public cell normaliser,
+#: tldr-group ``cell-normaliser``). Simulators pass their parameter set's own value.
+NMC811_SPECIFIC_CAPACITY_Ah_per_kg = 190.0
+
+
+# ------------------------------------------------------------------ electrode coating
+def _solid_fractions(electrode: Electrode) -> tuple[float, float, float]:
+    """(porosity, eps_active, eps_cbd) from the metrics; every non-pore, non-active phase is CBD."""
+    vf = electrode.metrics.volume_fractions
+    if "pore" not in vf or "active" not in vf:
+        raise ValidationError(
+            f"Electrode metrics: volume_fractions need 'pore' and 'active' phases, got {sorted(vf)}"
+        )
+    porosity = vf["pore"]
+    eps_am = vf["active"]
+    eps_cbd = sum(v for k, v in vf.items() if k not in ("pore", "active"))
+    if not 0.0 < porosity < 1.0:
+        raise ValidationError(f"Electrode metrics: porosity {porosity!r} must lie in (0, 1)")
+    if not eps_am > 0.0:
+        raise ValidationError(f"Electrode metrics: active volume fraction {eps_am!r} must be > 0")
+    return porosity, eps_am, eps_cbd
+
+
+def am_mass_fraction(electrode: Electrode, materials: CathodeMaterials = NMC811) -> float:
+    """Active share of the dry coating mass: the electrode's own value, else from the metrics."""
+    if electrode.am_mass_fraction is not None:
+        return float(electrode.am_mass_fraction)
+    _, eps_am, eps_cbd = _solid_fractions(electrode)
+    return am_mass_fraction_from_volumes(eps_am, eps_cbd, materials)
+
+
+def solid_density_kg_per_m3(electrode: Electrode, materials: CathodeMaterials = NMC811) -> float:
+    """Mean density of the dry coating's solid (active + CBD, mass-weighted harmonic mean)."""
+    w = am_mass_fraction(electrode, materials)
+    return 1.0 / (w / materials.active_density_kg_per_m3 + (1.0 - w) / materials.cbd_density_kg_per_m3)
+
+
+def coating_thickness_m(electrode: Electrode, materials: CathodeMaterials = NMC811) -> float:
+    """Cathode coating thickness per side (m): given, or from the mass loading."""
+    if electrode.thickness_m is not None:
+        return float(electrode.thickness_m)
+    porosity, _, _ = _solid_fractions(electrode)
+    return float(electrode.mass_loading_kg_per_m2) / ((1.0 - porosity) * solid_density_kg_per_m3(electrode, materials))
+
+
+def mass_loading_kg_per_m2(electrode: Electrode, materials: CathodeMaterials = NMC811) -> float:
+    """Dry coating mass (active + CBD) per side per area (kg/m²): given, or from the thickness."""
+    if electrode.mass_loading_kg_per_m2 is not None:
+        return float(electrode.mass_loading_kg_per_m2)
+    porosity, _, _ = _solid_fractions(electrode)
+    return float(electrode.thickness_m) * (1.0 - porosity) * solid_density_kg_per_m3(electrode, materials)
+
+
+def active_loading_kg_per_m2(electrode: Electrode, materials: CathodeMaterials = NMC811) -> float:
+    """Active-material mass per side per area (kg/m²) = mass loading x active mass fraction."""
+    return mass_loading_kg_per_m2(electrode, materials) * am_mass_fraction(electrode, materials)
+
+
+# ------------------------------------------------------------------ layer stack
+@attrs.frozen
+class AnodeCoating:
+    """The graphite negative electrode of a full cell (defaults: Chen2020's LG M50 anode)."""
+
+    porosity: float = 0.25
+    """Chen et al. 2020 (PyBaMM ``Chen2020``): negative electrode porosity 0.25."""
+    active_volume_fraction: float = 0.75
+    """Chen2020: 0.75 (no separate binder phase)."""
+    active_density_kg_per_m3: float = 2260.0
+    """Graphite crystal density 2.26 g/cm³ (Chen2020's electrode density 1657 kg/m³ / 0.75 = 2209)."""
+    specific_capacity_Ah_per_kg: float = 372.0
+    """Theoretical LiC6, 372 mAh/g (cell normaliser); used when a simulator gives no own value."""
+
+    @property
+    def capacity_Ah_per_m3_active(self) -> float:
+        return self.active_density_kg_per_m3 * self.specific_capacity_Ah_per_kg
+
+
+@attrs.frozen
+class LayerStack:
+    """Foils, separator and electrolyte of a cell (defaults: Chen2020 / cell-normaliser values)."""
+
+    separator_thickness_m: float = 12e-6
+    """Chen2020 and the cell normaliser: 12 µm."""
+    separator_porosity: float = 0.47
+    """Chen2020: 0.47."""
+    separator_areal_mass_kg_per_m2: float = 0.0125
+    """Cell normaliser: 12.5 g/m² (a ceramic-coated polyolefin film)."""
+    al_foil_thickness_m: float = 16e-6
+    """Chen2020: 16 µm aluminium (cathode current collector)."""
+    al_density_kg_per_m3: float = 2700.0
+    cu_foil_thickness_m: float = 12e-6
+    """Chen2020: 12 µm copper (anode current collector)."""
+    cu_density_kg_per_m3: float = 8960.0
+    electrolyte_density_kg_per_m3: float = 1200.0
+    """1 M LiPF6 in EC:EMC, ~1.2 g/cm³ (assumption; fills every pore of coatings and separator)."""
+
+
+# ------------------------------------------------------------------ layout (result)
+@attrs.frozen
+class CellLayout:
+    """One electrode fitted into one cell format: geometry, capacity, volume and mass.
+
+    Produced by ``cell.layout(electrode, ...)``; a simulator uses ``electrode_area_m2``,
+    ``cathode_thickness_m``, ``anode_thickness_m`` and ``nominal_capacity_Ah`` (1C = this
+    capacity in one hour), and normalises results with :meth:`normalise`.
+    """
+
+    format_name: str
+    kind: str
+    """``"half"`` (lithium counter electrode) or ``"full"`` (graphite anode)."""
+    cathode_thickness_m: float
+    mass_loading_kg_per_m2: float
+    am_mass_fraction: float
+    electrode_area_m2: float
+    """Cathode area facing an anode (both sides counted for a jelly roll)."""
+    cathode_areal_capacity_Ah_per_m2: float
+    nominal_capacity_Ah: float
+    volume_m3: float
+    mass_kg: float
+    active_mass_kg: float
+    anode_thickness_m: float = 0.0
+    winding_length_m: float = float("nan")
+    repeat_thickness_m: float = float("nan")
+    mass_breakdown_kg: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
+
+    @property
+    def volume_L(self) -> float:
+        return self.volume_m3 * 1e3
+
+    def normalise(self, energy_Wh: float, capacity_Ah: float) -> dict[str, float]:
+        """Wh/L, Wh/kg (of this layout's volume and mass) and mAh per gram of active material."""
+        return {
+            "energy_density_Wh_per_L": energy_Wh / self.volume_L,
+            "specific_energy_Wh_per_kg": energy_Wh / self.mass_kg,
+            "capacity_per_g_active_mAh": capacity_Ah * 1e3 / (self.active_mass_kg * 1e3),
+        }
+
+
+def _cathode_numbers(electrode: Electrode, materials: CathodeMaterials,
+                     cathode_capacity_Ah_per_m3: float | None) -> tuple[float, float, float, float, float]:
+    """(thickness, loading, w, porosity, areal capacity) of the cathode coating, per side."""
+    porosity, eps_am, _ = _solid_fractions(electrode)
+    thickness = coating_thickness_m(electrode, materials)
+    loading = mass_loading_kg_per_m2(electrode, materials)
+    w = am_mass_fraction(electrode, materials)
+    if cathode_capacity_Ah_per_m3 is None:
+        cathode_capacity_Ah_per_m3 = materials.active_density_kg_per_m3 * NMC811_SPECIFIC_CAPACITY_Ah_per_kg
+    # capacity sits in the active volume the microstructure shows (its eps_am)
+    areal = eps_am * thickness * cathode_capacity_Ah_per_m3
+    return thickness, loading, w, porosity, areal
+
+
+# ------------------------------------------------------------------ formats
+@attrs.frozen
+class HalfCell:
+    """A single-sided cathode against lithium metal (a coin cell), normalised per gram of active.
+
+    Default area: a 15 mm diameter disc (1.767 cm²), the common CR2032 cathode punch.
+    Volume/mass basis: the electrode stack (coating + Al foil + separator + electrolyte in their
+    pores), documented in the module docstring; the lithium foil and the can are excluded.
+    """
+
+    area_m2: float = math.pi * 0.0075**2
+    stack: LayerStack = LayerStack()
+    name: str = "half"
+    kind: str = "half"
+
+    def __attrs_post_init__(self):
+        if not (math.isfinite(self.area_m2) and self.area_m2 > 0):
+            raise ValidationError(f"HalfCell.area_m2={self.area_m2!r}: must be a finite number > 0")
+
+    def layout(self, electrode: Electrode, materials: CathodeMaterials = NMC811,
+               cathode_capacity_Ah_per_m3: float | None = None, **_: Any) -> CellLayout:
+        """Fit ``electrode`` (one side) into this half cell; see :class:`CellLayout`."""
+        L, loading, w, porosity, areal = _cathode_numbers(electrode, materials, cathode_capacity_Ah_per_m3)
+        s = self.stack
+        A = self.area_m2
+        masses = {
+            "cathode_coating": A * loading,
+            "al_foil": A * s.al_foil_thickness_m * s.al_density_kg_per_m3,
+            "separator": A * s.separator_areal_mass_kg_per_m2,
+            "electrolyte": s.electrolyte_density_kg_per_m3 * A * (
+                L * porosity + s.separator_thickness_m * s.separator_porosity),
+        }
+        return CellLayout(
+            format_name=self.name, kind="half", cathode_thickness_m=L, mass_loading_kg_per_m2=loading,
+            am_mass_fraction=w, electrode_area_m2=A, cathode_areal_capacity_Ah_per_m2=areal,
+            nominal_capacity_Ah=areal * A,
+            volume_m3=A * (L + s.al_foil_thickness_m + s.separator_thickness_m),
+            mass_kg=sum(masses.values()), active_mass_kg=A * loading * w, mass_breakdown_kg=masses,
+        )
+
+
+#: Named cylindrical formats: keyword arguments of :class:`Cylindrical`.
+CYLINDRICAL_PRESETS: dict[str, dict[str, float]] = {
+    # Tesla 4680 (Ank et al., J. Electrochem. Soc. 2023, doi 10.1149/1945-7111/ad14d0):
+    # 46 mm x 80 mm, can wall ~0.6 mm (teardown reports), two separators, no mandrel.
+    "4680": dict(can_diameter_m=0.046, can_height_m=0.080, can_wall_m=0.0006),
+    # 21700 (LG M50, the cell Chen2020 was fitted to): 21 mm x 70 mm, ~0.25 mm wall.
+    "21700": dict(can_diameter_m=0.021, can_height_m=0.070, can_wall_m=0.00025, headspace_m=0.006,
+                  hardware_mass_kg=0.004),
+}
+
+
+@attrs.frozen
+class Cylindrical:
+    """A jelly roll wound into a cylindrical can.
+
+    Geometry (assumptions named): the roll fills the annulus between a central void of
+    ``core_diameter_m`` (the hole left by the winding pin; no mandrel) and the can's inner wall,
+    wound tightly with no clearance. Repeat unit of the winding::
+
+        2 x cathode coating + Al foil + 2 x anode coating + Cu foil + 2 x separator
+
+    winding length = annulus area / repeat thickness (each turn of the spiral is one repeat unit),
+    coated height = can height - 2 x wall - ``headspace_m`` (caps, current-collector plates,
+    insulators and the uncoated foil edges of a tabless design), electrode area = 2 x winding
+    length x coated height (both sides of the cathode foil). The anode has the same area, no
+    overhang. Volume = the can's outer cylinder. Mass = coatings + foils + separators +
+    electrolyte in every pore + steel can (shell and two end discs of ``can_wall_m``) +
+    ``hardware_mass_kg``.
+    """
+
+    can_diameter_m: float = 0.046
+    can_height_m: float = 0.080
+    can_wall_m: float = 0.0006
+    core_diameter_m: float = 0.002
+    """Central void left by the winding pin: 2 mm (assumption; DESIGN.md: the 4680 has no mandrel)."""
+    headspace_m: float = 0.008
+    """Axial height without coating (assumption, 10% of an 80 mm can)."""
+    can_density_kg_per_m3: float = 7900.0
+    """Nickel-plated steel."""
+    hardware_mass_kg: float = 0.010
+    """Terminal, cap, collector plates, insulators, vent (assumption, ~3% of a 355 g 4680)."""
+    np_ratio: float = 1.1
+    """Anode / cathode capacity per area (DESIGN.md: 1.1 is typical)."""
+    anode: AnodeCoating = AnodeCoating()
+    stack: LayerStack = LayerStack()
+    name: str = "cylindrical"
+    kind: str = "full"
+
+    def __attrs_post_init__(self):
+        for field in ("can_diameter_m", "can_height_m", "can_wall_m", "can_density_kg_per_m3", "np_ratio"):
+            v = getattr(self, field)
+            if not (math.isfinite(v) and v > 0):
+                raise ValidationError(f"Cylindrical.{field}={v!r}: must be a finite number > 0")
+        if self.core_diameter_m < 0 or self.core_diameter_m >= self.inner_diameter_m:
+            raise ValidationError(
+                f"Cylindrical.core_diameter_m={self.core_diameter_m!r}: must lie in [0, inner diameter "
+                f"{self.inner_diameter_m:g} m)")
+        if self.coated_height_m <= 0:
+            raise ValidationError(
+                f"Cylindrical.headspace_m={self.headspace_m!r}: leaves no coated height in a "
+                f"{self.can_height_m:g} m can")
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> Cylindrical:
+        """A named format (``"4680"``, ``"21700"``) with optional field overrides."""
+        if name not in CYLINDRICAL_PRESETS:
+            raise ValidationError(f"cylindrical format {name!r}: unknown; known: {', '.join(CYLINDRICAL_PRESETS)}")
+        return cls(**{**CYLINDRICAL_PRESETS[name], "name": name, **overrides})
+
+    # geometry of the can -------------------------------------------------------
+    @property
+    def inner_diameter_m(self) -> float:
+        return self.can_diameter_m - 2.0 * self.can_wall_m
+
+    @property
+    def annulus_area_m2(self) -> float:
+        """Cross-section available to the jelly roll (m²)."""
+        return math.pi / 4.0 * (self.inner_diameter_m**2 - self.core_diameter_m**2)
+
+    @property
+    def coated_height_m(self) -> float:
+        return self.can_height_m - 2.0 * self.can_wall_m - self.headspace_m
+
+    @property
+    def volume_m3(self) -> float:
+        """Outer volume of the can (a 4680: 0.133 L)."""
+        return math.pi / 4.0 * self.can_diameter_m**2 * self.can_height_m
+
+    @property
+    def can_mass_kg(self) -> float:
+        r_o, r_i = self.can_diameter_m / 2.0, self.inner_diameter_m / 2.0
+        steel = math.pi * (r_o**2 * self.can_height_m - r_i**2 * (self.can_height_m - 2.0 * self.can_wall_m))
+        return steel * self.can_density_kg_per_m3
+
+    def repeat_thickness_m(self, cathode_thickness_m: float, anode_thickness_m: float) -> float:
+        s = self.stack
+        return (2.0 * cathode_thickness_m + s.al_foil_thickness_m + 2.0 * anode_thickness_m
+                + s.cu_foil_thickness_m + 2.0 * s.separator_thickness_m)
+
+    def winding_length_m(self, repeat_thickness_m: float) -> float:
+        """Length of the jelly roll: arc length of the Archimedean spiral r = r_core + b·θ.
+
+        One turn adds one repeat thickness to the radius (b = repeat / 2π); the spiral runs from
+        the core to the can's inner wall. Its length is (1/b)∫ sqrt(r² + b²) dr over [r_core, r_in],
+        which equals annulus area / repeat thickness to within (b/r)², i.e. far better than 0.1%.
+        """
+        if not (math.isfinite(repeat_thickness_m) and repeat_thickness_m > 0):
+            raise ValidationError(f"repeat thickness {repeat_thickness_m!r} m: must be a finite number > 0")
+        r0, r1 = self.core_diameter_m / 2.0, self.inner_diameter_m / 2.0
+        if repeat_thickness_m > r1 - r0:
+            raise ValidationError(
+                f"{self.name}: one winding repeat of {repeat_thickness_m * 1e6:.0f} µm does not fit the "
+                f"{(r1 - r0) * 1e3:.1f} mm annulus")
+        b = repeat_thickness_m / (2.0 * math.pi)
+
+        def F(r: float) -> float:  # antiderivative of sqrt(r² + b²)
+            q = math.hypot(r, b)
+            return 0.5 * (r * q + b * b * math.log(r + q))
+
+        return (F(r1) - F(r0)) / b
+
+    def anode_thickness_m(self, cathode_areal_capacity_Ah_per_m2: float,
+                          anode_capacity_Ah_per_m3: float | None = None) -> float:
+        """Anode coating per side holding ``np_ratio`` x the cathode's capacity per area."""
+        cap = self.anode.capacity_Ah_per_m3_active if anode_capacity_Ah_per_m3 is None else anode_capacity_Ah_per_m3
+        return self.np_ratio * cathode_areal_capacity_Ah_per_m2 / (self.anode.active_volume_fraction * cap)
+
+    def layout(self, electrode: Electrode, materials: CathodeMaterials = NMC811,
+               cathode_capacity_Ah_per_m3: float | None = None,
+               anode_capacity_Ah_per_m3: float | None = None) -> CellLayout:
+        """Wind ``electrode`` (coated on both sides) into this can; see :class:`CellLayout`.
+
+        ``cathode_capacity_Ah_per_m3`` / ``anode_capacity_Ah_per_m3``: usable capacity per m³ of
+        active material (a simulator passes its parameter set's; defaults: 190 mAh/g NMC811 and
+        372 mAh/g graphite at their densities).
+        """
+        L, loading, w, porosity, areal = _cathode_numbers(electrode, materials, cathode_capacity_Ah_per_m3)
+        L_n = self.anode_thickness_m(areal, anode_capacity_Ah_per_m3)
+        repeat = self.repeat_thickness_m(L, L_n)
+        length = self.winding_length_m(repeat)
+        h = self.coated_height_m
+        area = 2.0 * length * h
+        s, an = self.stack, self.anode
+        masses = {
+            "cathode_coating": area * loading,
+            "anode_coating": area * L_n * an.active_volume_fraction * an.active_density_kg_per_m3,
+            "al_foil": length * h * s.al_foil_thickness_m * s.al_density_kg_per_m3,
+            "cu_foil": length * h * s.cu_foil_thickness_m * s.cu_density_kg_per_m3,
+            "separator": area * s.separator_areal_mass_kg_per_m2,
+            "electrolyte": s.electrolyte_density_kg_per_m3 * area * (
+                L * porosity + L_n * an.porosity + s.separator_thickness_m * s.separator_porosity),
+            "can": self.can_mass_kg,
+            "hardware": self.hardware_mass_kg,
+        }
+        return CellLayout(
+            format_name=self.name, kind="full", cathode_thickness_m=L, mass_loading_kg_per_m2=loading,
+            am_mass_fraction=w, electrode_area_m2=area, cathode_areal_capacity_Ah_per_m2=areal,
+            nominal_capacity_Ah=areal * area, volume_m3=self.volume_m3, mass_kg=sum(masses.values()),
+            active_mass_kg=area * loading * w, anode_thickness_m=L_n, winding_length_m=length,
+            repeat_thickness_m=repeat, mass_breakdown_kg=masses,
+        )
+
+
+CellFormat = HalfCell | Cylindrical
+
+#: Names accepted by :func:`cell_from_name` (the CLI's ``--cell``).
+CELL_NAMES = ("half", *CYLINDRICAL_PRESETS)
+
+
+def cell_from_name(name: str, **overrides: Any) -> CellFormat:
+    """``"half"`` -> :class:`HalfCell`; ``"4680"`` / ``"21700"`` -> :meth:`Cylindrical.preset`."""
+    key = str(name).strip().lower()
+    if key in ("half", "halfcell", "half-cell", "coin"):
+        return HalfCell(**overrides)
+    if key in CYLINDRICAL_PRESETS:
+        return Cylindrical.preset(key, **overrides)
+    raise ValidationError(f"cell {name!r}: unknown; choose one of {', '.join(CELL_NAMES)}")

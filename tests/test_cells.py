@@ -1,0 +1,116 @@
+"""Cell formats (electroforge.cells): layer-stack geometry, loading <-> thickness, normalisation."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from electroforge.cells import (
+    Cylindrical,
+    HalfCell,
+    active_loading_kg_per_m2,
+    cell_from_name,
+    coating_thickness_m,
+    mass_loading_kg_per_m2,
+)
+from electroforge.errors import ValidationError
+from electroforge.materials import NMC811
+from electroforge.model import Electrode, Metrics
+
+
+def _metrics(porosity=0.33, active=0.60):
+    return Metrics(volume_fractions={"pore": porosity, "active": active, "binder": 1 - porosity - active},
+                   specific_surface_area_per_m=4e5, binder_coverage=0.2, tortuosity_factor=2.4,
+                   effective_conductivity_S_per_m=0.14)
+
+
+def test_4680_can_volume_is_0133_L():
+    cell = Cylindrical.preset("4680")
+    assert cell.volume_m3 * 1e3 == pytest.approx(0.133, abs=0.001)
+
+
+@pytest.mark.parametrize("thickness_um", [40.0, 80.0, 160.0])
+def test_jelly_roll_length_times_repeat_equals_annulus(thickness_um):
+    cell = Cylindrical.preset("4680")
+    layout = cell.layout(Electrode(_metrics(), thickness_m=thickness_um * 1e-6))
+    # the spiral's arc length, integrated exactly, against the annulus / repeat-unit estimate
+    assert layout.winding_length_m * layout.repeat_thickness_m == pytest.approx(cell.annulus_area_m2, rel=0.01)
+    assert layout.electrode_area_m2 == pytest.approx(2 * layout.winding_length_m * cell.coated_height_m)
+    # repeat unit: 2 cathode + Al + 2 anode + Cu + 2 separators
+    s = cell.stack
+    expected = (2 * thickness_um * 1e-6 + s.al_foil_thickness_m + 2 * layout.anode_thickness_m
+                + s.cu_foil_thickness_m + 2 * s.separator_thickness_m)
+    assert layout.repeat_thickness_m == pytest.approx(expected)
+
+
+def test_anode_sized_by_np_ratio():
+    cell = Cylindrical.preset("4680", np_ratio=1.2)
+    layout = cell.layout(Electrode(_metrics(), thickness_m=80e-6), cathode_capacity_Ah_per_m3=1.0e6,
+                         anode_capacity_Ah_per_m3=7.5e5)
+    anode_areal = layout.anode_thickness_m * cell.anode.active_volume_fraction * 7.5e5
+    assert anode_areal / layout.cathode_areal_capacity_Ah_per_m2 == pytest.approx(1.2)
+
+
+def test_loading_thickness_round_trip_and_density():
+    m = _metrics(porosity=0.35, active=0.58)
+    e = Electrode(m, mass_loading_kg_per_m2=0.2)  # 20 mg/cm²
+    L = coating_thickness_m(e)
+    # solid mass per area = sum over solid phases of eps_i * rho_i * L
+    solid = (0.58 * NMC811.active_density_kg_per_m3 + 0.07 * NMC811.cbd_density_kg_per_m3) * L
+    assert solid == pytest.approx(0.2, rel=1e-9)
+    assert 50e-6 < L < 80e-6  # 20 mg/cm² of NMC811 at 35% porosity is a ~60 µm coating
+    back = Electrode(m, thickness_m=L)
+    assert mass_loading_kg_per_m2(back) == pytest.approx(0.2)
+    assert active_loading_kg_per_m2(back) < 0.2
+
+
+def test_given_am_mass_fraction_wins_over_volume_fractions():
+    e = Electrode(_metrics(), mass_loading_kg_per_m2=0.2, am_mass_fraction=0.9)
+    assert active_loading_kg_per_m2(e) == pytest.approx(0.18)
+
+
+def test_thicker_electrodes_put_more_active_material_in_the_can():
+    cell = Cylindrical.preset("4680")
+    thin = cell.layout(Electrode(_metrics(), thickness_m=40e-6))
+    thick = cell.layout(Electrode(_metrics(), thickness_m=120e-6))
+    assert thick.winding_length_m < thin.winding_length_m
+    assert thick.active_mass_kg > thin.active_mass_kg * 1.2  # less foil and separator per cathode
+    assert thick.nominal_capacity_Ah > thin.nominal_capacity_Ah
+    assert thick.mass_breakdown_kg["separator"] < thin.mass_breakdown_kg["separator"]
+    for lay in (thin, thick):
+        assert lay.mass_kg == pytest.approx(sum(lay.mass_breakdown_kg.values()))
+        assert 0.2 < lay.mass_kg < 0.5  # a 4680 weighs ~355 g (Ank et al. 2023)
+
+
+def test_half_cell_stack_basis_and_per_gram():
+    cell = HalfCell(area_m2=1e-4)
+    lay = cell.layout(Electrode(_metrics(), thickness_m=80e-6), cathode_capacity_Ah_per_m3=1.0e6)
+    assert lay.kind == "half" and lay.nominal_capacity_Ah == pytest.approx(0.60 * 80e-6 * 1e-4 * 1.0e6)
+    assert lay.volume_m3 == pytest.approx(1e-4 * (80e-6 + 16e-6 + 12e-6))
+    norm = lay.normalise(energy_Wh=1e-3, capacity_Ah=2e-3)
+    assert norm["capacity_per_g_active_mAh"] == pytest.approx(2.0 / (lay.active_mass_kg * 1e3))
+
+
+def test_cell_from_name():
+    assert isinstance(cell_from_name("half"), HalfCell)
+    c = cell_from_name("4680", core_diameter_m=0.004)
+    assert c.name == "4680" and c.core_diameter_m == 0.004
+    with pytest.raises(ValidationError, match="cell '18650x'"):
+        cell_from_name("18650x")
+
+
+@pytest.mark.parametrize("kwargs, culprit", [
+    (dict(can_wall_m=-1e-3), "can_wall_m"),
+    (dict(core_diameter_m=0.05), "core_diameter_m"),
+    (dict(headspace_m=0.09), "headspace_m"),
+])
+def test_bad_cylinder_names_the_field(kwargs, culprit):
+    with pytest.raises(ValidationError, match=culprit):
+        Cylindrical.preset("4680", **kwargs)
+
+
+def test_repeat_thicker_than_annulus_is_a_clear_error():
+    cell = Cylindrical(can_diameter_m=0.003, can_height_m=0.01, can_wall_m=1e-4, core_diameter_m=0.0, headspace_m=0.0)
+    with pytest.raises(ValidationError, match="does not fit"):
+        cell.layout(Electrode(_metrics(), thickness_m=1e-3))
+    assert math.isfinite(cell.annulus_area_m2)
