@@ -60,6 +60,8 @@ def _labels_converter(value: Any) -> np.ndarray:
                 )
         arr = arr.astype(np.uint8)
     arr = np.ascontiguousarray(arr)
+    if arr is value or arr.base is not None:  # never freeze the caller's own array
+        arr = arr.copy()
     arr.setflags(write=False)
     return arr
 

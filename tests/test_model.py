@@ -97,3 +97,10 @@ def test_mass_fraction_volume_fraction_round_trip(w, eps):
     assert am + cbd + eps == pytest.approx(1.0)
     assert am_mass_fraction_from_volumes(am, cbd) == pytest.approx(w)
     assert cbd > 0 and am > cbd
+
+
+def test_microstructure_does_not_freeze_the_callers_array():
+    arr = np.zeros((3, 3, 3), np.uint8)
+    Microstructure(arr, 1e-6)
+    arr[0, 0, 0] = 1  # still writable
+    assert arr[0, 0, 0] == 1

@@ -1,0 +1,299 @@
+"""Representativity (RVE) analysis over any characterizer: how big a cube, and how many of them?
+
+For each cube edge (e.g. 32, 48, 64, 96, 128 voxels) the volume is cut into disjoint sub-cubes on a
+regular grid; up to ``count`` of them, picked at random, are characterised. Per edge and per metric
+we report the mean, the sample standard deviation and the 95 % confidence interval of the mean
+(Student t). The small-cube bias of the tortuosity factor is its mean at an edge relative to the mean
+at the largest edge. The recommendation is the cheapest (edge, count) — count × measured seconds per
+cube — whose 95 % CI half-width is within ``target_ci`` × mean for every ``target_metrics`` entry,
+among the edges without a significant tortuosity bias: an edge is excluded when its bias exceeds
+``target_ci`` *and* the 95 % CI of the difference of the two means (a single reference cube counts
+as exact). A bias above the target that the data cannot resolve does not exclude the edge but is
+reported in ``warnings``. The largest edge is the reference and qualifies whenever it has two or
+more cubes.
+
+Sub-cubes are disjoint so that they are (nearly) independent samples: overlapping crops would be
+correlated and understate the CI. An edge therefore gets at most as many cubes as fit in the volume;
+an edge with a single cube gets a mean but no CI. Cubes whose metrics say "does not percolate"
+(infinite tortuosity, zero conductivity) are counted as failed and left out of the statistics.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import attrs
+import numpy as np
+
+from electroforge.errors import ValidationError
+from electroforge.model import Metrics, Microstructure
+
+DEFAULT_SIZES: tuple[int, ...] = (32, 48, 64, 96, 128)
+DEFAULT_TARGET_METRICS: tuple[str, ...] = (
+    "tortuosity_factor",
+    "effective_conductivity_S_per_m",
+    "specific_surface_area_per_m",
+)
+TAU = "tortuosity_factor"
+
+
+def metric_values(metrics: Metrics) -> dict[str, float]:
+    """Flatten a :class:`Metrics` into named scalars (volume fractions as ``volume_fraction_<phase>``)."""
+    out = {f"volume_fraction_{k}": float(v) for k, v in metrics.volume_fractions.items()}
+    out.update({
+        "specific_surface_area_per_m": float(metrics.specific_surface_area_per_m),
+        "binder_coverage": float(metrics.binder_coverage),
+        "tortuosity_factor": float(metrics.tortuosity_factor),
+        "effective_diffusivity_ratio": float(metrics.effective_diffusivity_ratio),
+        "effective_conductivity_S_per_m": float(metrics.effective_conductivity_S_per_m),
+    })
+    return out
+
+
+@attrs.frozen
+class MetricStats:
+    """Statistics of one metric over the cubes of one edge length."""
+
+    mean: float
+    std: float
+    """Sample standard deviation (ddof=1); NaN with fewer than two cubes."""
+    ci95: float
+    """Half-width of the 95 % confidence interval of the mean (Student t); inf with fewer than two cubes."""
+
+    @property
+    def relative_ci95(self) -> float:
+        return self.ci95 / abs(self.mean) if self.mean else math.inf
+
+    def cubes_needed(self, target: float) -> int | None:
+        """Smallest count whose 95 % CI half-width is <= target × |mean| (None if unknown)."""
+        if not (math.isfinite(self.std) and self.mean):
+            return None
+        if self.std == 0:
+            return 2
+        from scipy.stats import t
+
+        goal = target * abs(self.mean)
+        n = max(2, math.ceil((1.96 * self.std / goal) ** 2))
+        while t.ppf(0.975, n - 1) * self.std / math.sqrt(n) > goal and n < 10**7:
+            n += 1
+        return n
+
+
+@attrs.frozen
+class SizeResult:
+    """All cubes of one edge length."""
+
+    edge_vox: int
+    count: int
+    """Cubes characterised (ok + failed)."""
+    available: int
+    """Disjoint cubes of this edge that fit in the volume."""
+    failed: int
+    seconds_per_cube: float
+    stats: Mapping[str, MetricStats]
+    samples: Mapping[str, tuple[float, ...]] = attrs.field(repr=False)
+
+    @property
+    def ok(self) -> int:
+        return self.count - self.failed
+
+
+@attrs.frozen
+class Recommendation:
+    edge_vox: int
+    count: int
+    seconds: float
+    """Estimated compute time of ``count`` cubes of this edge (count × measured seconds per cube)."""
+
+
+@attrs.frozen
+class RVEResult:
+    """The outcome of :func:`analyse`."""
+
+    sizes: tuple[SizeResult, ...]
+    target_ci: float
+    target_metrics: tuple[str, ...]
+    voxel_size_m: float
+    characterizer: str
+    recommendation: Recommendation | None
+    note: str = ""
+    """Why there is no recommendation, if there is none."""
+    warnings: tuple[str, ...] = ()
+    """Caveats on the recommendation (e.g. a tortuosity bias larger than the target but within the noise)."""
+
+    def tortuosity_bias(self) -> dict[int, float]:
+        """Edge -> (mean tau at edge) / (mean tau at the largest edge) - 1 (NaN where unknown)."""
+        ref = self.sizes[-1].stats.get(TAU) if self.sizes else None
+        out = {}
+        for s in self.sizes:
+            st = s.stats.get(TAU)
+            ok = ref is not None and st is not None and math.isfinite(ref.mean) and ref.mean > 0
+            out[s.edge_vox] = st.mean / ref.mean - 1.0 if ok and math.isfinite(st.mean) else math.nan
+        return out
+
+    def to_dict(self) -> dict:
+        bias = self.tortuosity_bias()
+        return {
+            "characterizer": self.characterizer,
+            "voxel_size_m": self.voxel_size_m,
+            "target_ci": self.target_ci,
+            "target_metrics": list(self.target_metrics),
+            "sizes": [
+                {
+                    "edge_vox": s.edge_vox,
+                    "edge_m": s.edge_vox * self.voxel_size_m,
+                    "count": s.count,
+                    "available": s.available,
+                    "failed": s.failed,
+                    "seconds_per_cube": s.seconds_per_cube,
+                    "tortuosity_bias": bias.get(s.edge_vox, math.nan),
+                    "metrics": {
+                        k: {"mean": v.mean, "std": v.std, "ci95": v.ci95, "relative_ci95": v.relative_ci95,
+                            "cubes_needed": v.cubes_needed(self.target_ci)}
+                        for k, v in s.stats.items()
+                    },
+                }
+                for s in self.sizes
+            ],
+            "recommendation": None if self.recommendation is None else attrs.asdict(self.recommendation),
+            "note": self.note,
+            "warnings": list(self.warnings),
+        }
+
+
+def _stats(values: Sequence[float]) -> MetricStats:
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        return MetricStats(math.nan, math.nan, math.inf)
+    mean = float(arr.mean())
+    if arr.size < 2:
+        return MetricStats(mean, math.nan, math.inf)
+    from scipy.stats import t
+
+    std = float(arr.std(ddof=1))
+    return MetricStats(mean, std, float(t.ppf(0.975, arr.size - 1) * std / math.sqrt(arr.size)))
+
+
+def cube_origins(shape: Sequence[int], edge: int) -> list[tuple[int, int, int]]:
+    """Corners of the disjoint ``edge``³ cubes tiling ``shape`` (centred: the leftover is split)."""
+    axes = []
+    for n in shape:
+        k = n // edge
+        off = (n - k * edge) // 2
+        axes.append([off + i * edge for i in range(k)])
+    return [(a, b, c) for a in axes[0] for b in axes[1] for c in axes[2]]
+
+
+def analyse(
+    microstructure: Microstructure,
+    characterize: Callable[[Microstructure], Metrics],
+    sizes: Iterable[int] = DEFAULT_SIZES,
+    count: int = 8,
+    target_ci: float = 0.01,
+    target_metrics: Sequence[str] = DEFAULT_TARGET_METRICS,
+    seed: int = 0,
+    characterizer_name: str = "",
+    progress: Callable[[int, int, int], None] | None = None,
+    warmup: bool = True,
+) -> RVEResult:
+    """Characterise up to ``count`` disjoint sub-cubes per edge in ``sizes`` and summarise (see module doc).
+
+    ``progress(edge, i, n)`` is called before each cube if given. With ``warmup`` one extra, untimed
+    cube of the smallest edge is characterised first so that one-off costs do not bias the timings.
+    """
+    if not (isinstance(count, int) and count >= 1):
+        raise ValidationError(f"rve: count={count!r} must be an integer >= 1")
+    if not (0 < target_ci < 1):
+        raise ValidationError(f"rve: target_ci={target_ci!r} must lie in (0, 1), e.g. 0.01 for 1 %")
+    shape = microstructure.shape
+    requested = sorted({int(s) for s in sizes})
+    if not requested or requested[0] < 4:
+        raise ValidationError(f"rve: sizes {requested} must be cube edges of at least 4 voxels")
+    usable = [s for s in requested if s <= min(shape)]
+    if not usable:
+        raise ValidationError(
+            f"rve: no cube edge in {requested} fits in the {'x'.join(map(str, shape))} volume; "
+            f"use edges <= {min(shape)}"
+        )
+    rng = np.random.default_rng(seed)
+    if warmup:  # pay one-off costs (imports, allocator, JIT) outside the timings
+        characterize(microstructure.crop((0, 0, 0), (usable[0],) * 3))
+    results = []
+    for edge in usable:
+        origins = cube_origins(shape, edge)
+        pick = rng.choice(len(origins), size=min(count, len(origins)), replace=False)
+        samples: dict[str, list[float]] = {}
+        failed, seconds = 0, 0.0
+        for i, j in enumerate(sorted(pick)):
+            if progress is not None:
+                progress(edge, i, len(pick))
+            cube = microstructure.crop(origins[j], (edge, edge, edge))
+            t0 = time.perf_counter()
+            m = characterize(cube)
+            seconds += time.perf_counter() - t0
+            if not m.percolating:
+                failed += 1
+                continue
+            for k, v in metric_values(m).items():
+                samples.setdefault(k, []).append(v)
+        results.append(SizeResult(
+            edge_vox=edge,
+            count=len(pick),
+            available=len(origins),
+            failed=failed,
+            seconds_per_cube=seconds / len(pick),
+            stats={k: _stats(v) for k, v in samples.items()},
+            samples={k: tuple(v) for k, v in samples.items()},
+        ))
+    return _recommend(tuple(results), target_ci, tuple(target_metrics), microstructure.voxel_size_m, characterizer_name)
+
+
+def _combined_rel_ci(size: SizeResult, ref: SizeResult) -> float:
+    """Relative 95 % CI of the difference of the two tortuosity means (inf if either is unknown)."""
+    if size is ref:
+        return math.inf
+    a, b = size.stats.get(TAU), ref.stats.get(TAU)
+    if a is None or b is None or not math.isfinite(a.relative_ci95):
+        return math.inf
+    ref_ci = b.relative_ci95 if math.isfinite(b.relative_ci95) else 0.0  # a single reference cube: its own noise is unknown
+    return math.hypot(a.relative_ci95, ref_ci)
+
+
+def _recommend(sizes, target_ci, target_metrics, voxel, name) -> RVEResult:
+    partial = RVEResult(sizes, target_ci, target_metrics, voxel, name, None)
+    bias = partial.tortuosity_bias()
+    best, reasons = None, []
+    for s in sizes:
+        if s.ok < 2:
+            reasons.append(f"{s.edge_vox}: {s.ok} usable cube(s), no CI")
+            continue
+        b = bias.get(s.edge_vox, math.nan)
+        if math.isnan(b):
+            reasons.append(f"{s.edge_vox}: no tortuosity")
+            continue
+        if abs(b) > target_ci and abs(b) > _combined_rel_ci(s, sizes[-1]):
+            reasons.append(f"{s.edge_vox}: significant tortuosity bias {b:+.2%}")
+            continue
+        needed = []
+        for k in target_metrics:
+            if k not in s.stats:
+                raise ValidationError(f"rve: unknown metric {k!r}; known: {', '.join(sorted(s.stats))}")
+            needed.append(s.stats[k].cubes_needed(target_ci))
+        if any(n is None for n in needed):
+            reasons.append(f"{s.edge_vox}: undefined statistics")
+            continue
+        n = max(needed)
+        cost = n * s.seconds_per_cube
+        if best is None or cost < best.seconds:
+            best = Recommendation(s.edge_vox, n, cost)
+    note = "" if best is not None else "no edge qualifies (" + "; ".join(reasons) + "); use a larger volume"
+    warnings = []
+    if best is not None:
+        b = bias.get(best.edge_vox, math.nan)
+        if abs(b) > target_ci:
+            warnings.append(
+                f"the tortuosity bias at {best.edge_vox}³ ({b:+.2%} vs the largest edge) exceeds the target "
+                f"but is within the noise of the cubes measured; confirm it with more or larger cubes"
+            )
+    return attrs.evolve(partial, recommendation=best, note=note, warnings=tuple(warnings))

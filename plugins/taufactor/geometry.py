@@ -1,0 +1,72 @@
+"""Geometric metrics of a labelled volume: percolation, interface areas, binder coverage.
+
+Conventions (shared with :mod:`electroforge.plugins.taufactor.characterizer`):
+
+* x (array axis 0) is through the electrode thickness;
+* connectivity is by faces (6-neighbourhood), the connectivity the voxel transport solvers use;
+* surfaces cut by the domain boundary are not interfaces and are never counted.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+_FACES = ndi.generate_binary_structure(3, 1)
+
+
+def through_x_fraction(mask: np.ndarray) -> float:
+    """Fraction of the ``mask`` voxels lying in face-connected clusters that touch both x faces.
+
+    0.0 means the phase does not percolate through the thickness (an empty mask gives 0.0).
+    """
+    mask = np.asarray(mask, dtype=bool)
+    total = int(mask.sum())
+    if total == 0:
+        return 0.0
+    first, last = mask[0], mask[-1]
+    if not first.any() or not last.any():
+        return 0.0
+    lab, _ = ndi.label(mask, structure=_FACES)
+    spanning = np.intersect1d(np.unique(lab[0][first]), np.unique(lab[-1][last]))
+    if spanning.size == 0:
+        return 0.0
+    counts = np.bincount(lab.ravel())
+    return float(counts[spanning].sum()) / total
+
+
+def face_counts(labels: np.ndarray, phase: int, n_labels: int) -> np.ndarray:
+    """Number of voxel faces between ``phase`` and each label (index = the other label).
+
+    Only faces inside the volume are counted; the ``phase``-``phase`` entry is 0.
+    """
+    out = np.zeros(n_labels, dtype=np.int64)
+    for axis in range(3):
+        a = np.moveaxis(labels, axis, 0)
+        lo, hi = a[:-1], a[1:]
+        for this, other in ((lo, hi), (hi, lo)):
+            sel = (this == phase) & (other != phase)
+            out += np.bincount(other[sel], minlength=n_labels)[:n_labels]
+    return out
+
+
+def surface_area_voxels(mask: np.ndarray) -> float:
+    """Area (in voxel-face units) of the boundary of ``mask`` inside the volume, by marching cubes.
+
+    Marching cubes on the unsmoothed binary mask at the 0.5 level: within 1-2 % of the exact
+    area for spheres of a few voxels' radius, where counting voxel faces overestimates by ~40 %
+    (measured, recipes/README.md). The mesh is not closed on the domain faces, so the cut
+    surface of the sample is not counted.
+    """
+    from skimage import measure
+
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any() or mask.all():
+        return 0.0
+    # crop to the bounding box of the phase plus one voxel: same surface, less work
+    idx = np.nonzero(mask)
+    sl = tuple(slice(max(int(i.min()) - 1, 0), int(i.max()) + 2) for i in idx)
+    sub = mask[sl].astype(np.float32)
+    if min(sub.shape) < 2:
+        return 0.0
+    verts, faces, _, _ = measure.marching_cubes(sub, 0.5, method="lewiner")
+    return float(measure.mesh_surface_area(verts, faces))
