@@ -1,0 +1,3 @@
+from electroforge_calibrate.cli import run
+
+run()
