@@ -27,6 +27,8 @@ def generate(
     dims = parse_shape(shape)
     gen = STATE.registry().create("generator", generator)
     check_generator_params(gen, params, allow_extrapolation=allow_extrapolation)
+    if allow_extrapolation and hasattr(gen, "allow_extrapolation"):
+        gen.allow_extrapolation = True  # a generator that checks its own envelope (e.g. gan) may go on
     with console.status(f"generating {dims[0]}x{dims[1]}x{dims[2]} with {generator} ..."):
         ms = gen.generate(params, dims, seed)
     write_microstructure(ms, output)

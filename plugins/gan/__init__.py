@@ -1,1 +1,14 @@
-"""Built-in generator `gan` (work in progress)."""
+"""Built-in generator ``gan``: a conditional SliceGAN-style 3D generator (torch), trainable on
+labelled images (``electroforge train-generator``); ships weights trained on ``procedural``
+output. torch is imported only when the generator is constructed, so listing plugins stays fast.
+"""
+from __future__ import annotations
+
+import electroforge
+
+
+@electroforge.hookimpl
+def register_generators():
+    from electroforge.plugins.gan.generator import GanGenerator
+
+    return [GanGenerator]

@@ -1,0 +1,50 @@
+"""Time to generate 64³ and 128³ with each built-in generator on this machine.
+
+Prints the median of ``--reps`` runs per size (after one warm-up), the ratio gan / procedural
+(the baseline, measured in the same run) and the DESIGN.md §9 budget (128³ < 2 s).
+
+Usage: python benchmarks/bench_generators.py [--reps 3] [--threads 1]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+
+PARAMS = {"am_mass_fraction": 0.91, "porosity": 0.375, "binder_adhesion": 0.5}
+
+
+def median_time(gen, n: int, reps: int) -> float:
+    gen.generate(PARAMS, (n, n, n), seed=100)  # warm-up (imports, allocator)
+    ts = []
+    for r in range(reps):
+        t = time.perf_counter()
+        gen.generate(PARAMS, (n, n, n), seed=r)
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    from electroforge.plugins.gan.generator import GanGenerator
+    from electroforge.plugins.procedural import ProceduralGenerator
+
+    gens = {"procedural": ProceduralGenerator(), "gan": GanGenerator(device="cpu")}
+    print(f"load average {os.getloadavg()[0]:.1f}; torch threads {args.threads}; median of {args.reps}")
+    print("| size | procedural (s) | gan (s) | gan / procedural | budget 128³ |")
+    print("|---|---|---|---|---|")
+    for n in (64, 128):
+        t = {k: median_time(g, n, args.reps) for k, g in gens.items()}
+        budget = "< 2 s" if n == 128 else ""
+        print(f"| {n}³ | {t['procedural']:.2f} | {t['gan']:.2f} | {t['gan'] / t['procedural']:.2f} | {budget} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""The ``gan`` generator: a conditional SliceGAN-style surrogate of the manufacturing simulator.
+
+Contract: ``GanGenerator(weights=None, device="auto", voxel_size_m=None, allow_extrapolation=False)``
+loads a weights file written by :func:`electroforge.plugins.gan.training.export_weights` (default:
+the shipped ``weights/default.pt``, trained on ``procedural`` output at the corners, face centres
+and centre of the parameter cube by ``scripts/train_gan.py``). ``parameters`` is the envelope the
+weights were trained on. ``generate(params, shape, seed)`` returns a
+:class:`~electroforge.model.Microstructure` (labels = argmax of the three softmax channels;
+0 pore, 1 active, 2 binder; x through the thickness), deterministic for a seed on one device.
+
+Labels are the argmax of the logits plus per-phase offsets, a quadratic function of the condition
+fitted on the training images at the end of training (``training.calibrate_phase_offsets``), so
+argmax fractions match the training fractions. Any shape works: the generator is fully convolutional with a tile of 16 voxels per latent cell,
+so it generates ``ceil(n / 16)`` latent cells per axis and crops (64³ and 128³ need no crop).
+Missing parameters take the middle of the envelope; unknown names raise; values outside the
+envelope raise unless ``allow_extrapolation`` is set (the caller warns, as
+``electroforge.pipeline.check_generator_params`` does).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from electroforge.errors import InputFileError, ValidationError
+from electroforge.model import Microstructure
+
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default.pt"
+_CACHE: dict[tuple[str, float], dict[str, Any]] = {}
+
+
+def load_weights(path: str | Path) -> dict[str, Any]:
+    """Read and check a weights file (cached by path and modification time)."""
+    import torch
+
+    from electroforge.plugins.gan.training import WEIGHTS_FORMAT
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such GAN weights file (train one with `electroforge train-generator`)")
+    key = (str(path.resolve()), path.stat().st_mtime)
+    if key not in _CACHE:
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise InputFileError(f"{path}: cannot read GAN weights ({type(exc).__name__})") from None
+        if not isinstance(payload, dict) or payload.get("format") != WEIGHTS_FORMAT:
+            raise InputFileError(f"{path}: not an electroforge GAN weights file (format {WEIGHTS_FORMAT})")
+        _CACHE[key] = payload
+    return _CACHE[key]
+
+
+class GanGenerator:
+    """Conditional 3D generator; see the module docstring for options and behaviour."""
+
+    name = "gan"
+    #: The envelope of the shipped weights (instances report their own weights' envelope).
+    parameters: Mapping[str, tuple[float, float]] = {
+        "am_mass_fraction": (0.85, 0.97),
+        "porosity": (0.25, 0.50),
+        "binder_adhesion": (0.0, 1.0),
+    }
+
+    def __init__(self, weights: str | Path | None = None, device: str = "auto", voxel_size_m: float | None = None,
+                 allow_extrapolation: bool = False):
+        import torch
+
+        from electroforge.plugins.gan.nets import CondGenerator3D
+        from electroforge.plugins.gan.training import pick_device
+
+        self.weights = Path(weights) if weights is not None else SHIPPED_WEIGHTS
+        self.device = str(device)
+        self.allow_extrapolation = bool(allow_extrapolation)
+        payload = load_weights(self.weights)
+        self.param_names: tuple[str, ...] = tuple(payload["param_names"])
+        self.parameters = {k: (float(v[0]), float(v[1])) for k, v in payload["bounds"].items()}
+        self.phases = tuple(payload["phases"])
+        if voxel_size_m is not None and not (math.isfinite(voxel_size_m) and voxel_size_m > 0):
+            raise ValidationError(f"generator 'gan': voxel_size_m={voxel_size_m!r} must be > 0")
+        self.voxel_size_m = float(voxel_size_m if voxel_size_m is not None else payload["voxel_size_m"])
+        self.steps = int(payload.get("steps", 0))
+        self._torch_device = pick_device(self.device)
+        net = CondGenerator3D(len(self.param_names), int(payload["nz"]), tuple(payload["channels"]), len(self.phases))
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+        self.net = net.to(self._torch_device).eval()
+        cal = payload.get("phase_offsets")
+        self._offset_w = None if not cal else torch.tensor(cal["weight"], dtype=torch.float32, device=self._torch_device)
+        self._torch = torch
+
+    @property
+    def tile(self) -> int:
+        """Voxels generated per latent cell along each axis."""
+        return self.net.tile
+
+    def resolve(self, params: Mapping[str, float]) -> dict[str, float]:
+        """Fill missing parameters with mid-envelope values; check names and the envelope."""
+        unknown = sorted(set(params) - set(self.param_names))
+        if unknown:
+            raise ValidationError(
+                f"generator 'gan' ({self.weights.name}) does not take parameter(s) {unknown}; it takes {list(self.param_names)}"
+            )
+        out = {}
+        for n in self.param_names:
+            lo, hi = self.parameters[n]
+            v = float(params.get(n, 0.5 * (lo + hi)))
+            if not math.isfinite(v):
+                raise ValidationError(f"generator 'gan': {n}={v!r} must be finite")
+            if not lo - 1e-9 <= v <= hi + 1e-9:
+                msg = f"generator 'gan': {n}={v:g} is outside its training envelope [{lo:g}, {hi:g}]"
+                if not self.allow_extrapolation:
+                    raise ValidationError(msg + " (use --allow-extrapolation to try anyway)")
+                # with allow_extrapolation the caller warns (pipeline.check_generator_params does)
+            out[n] = v
+        return out
+
+    def generate(self, params: Mapping[str, float], shape: tuple[int, int, int], seed: int) -> Microstructure:
+        torch = self._torch
+        p = self.resolve(params)
+        try:
+            dims = tuple(int(s) for s in shape)
+        except (TypeError, ValueError):
+            raise ValidationError(f"generator 'gan': shape {shape!r} must be three integers") from None
+        if len(dims) != 3 or min(dims) < 2:
+            raise ValidationError(f"generator 'gan': shape {shape!r} must be three edges of at least 2 voxels")
+        lat = [max(1, math.ceil(n / self.tile)) for n in dims]
+        scaled = [(p[n] - self.parameters[n][0]) / ((self.parameters[n][1] - self.parameters[n][0]) or 1.0)
+                  for n in self.param_names]
+        dev = self._torch_device
+        devices = [dev.index or 0] if dev.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            torch.manual_seed(int(seed) & 0x7FFFFFFFFFFFFFFF)
+            z = torch.randn(1, self.net.nz, *lat, device=dev)
+            c = torch.tensor([scaled], dtype=torch.float32, device=dev)
+            logits = self.net.logits(z, c)[0]
+            if self._offset_w is not None:  # argmax calibration fitted on the training images
+                from electroforge.plugins.gan.nets import quadratic_features
+
+                logits = logits + (self._offset_w @ quadratic_features(c[0]))[:, None, None, None]
+            labels = logits.argmax(dim=0).to(torch.uint8).cpu().numpy()
+        labels = np.ascontiguousarray(labels[: dims[0], : dims[1], : dims[2]])
+        return Microstructure(
+            labels=labels,
+            voxel_size_m=self.voxel_size_m,
+            phases=self.phases,
+            metadata={"generator": self.name, "params": p, "seed": int(seed), "weights": self.weights.name,
+                      "training_steps": self.steps},
+        )

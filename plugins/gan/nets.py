@@ -1,0 +1,105 @@
+"""Networks of the conditional SliceGAN-style generator (torch).
+
+Conditioning (DESIGN.md §6): each parameter is scaled to l in [0, 1] across its training envelope
+and enters as two channels ``(l, 1 - l)`` tiled in space; the generator concatenates them (with a
+fresh noise channel) to its input and to the input of every stage, and each 2D critic
+concatenates them to the slices it judges.
+
+Generator (fully convolutional): a latent grid ``z`` of shape ``(B, nz, lx, ly, lz)`` goes through
+``len(channels)`` stages of *nearest-neighbour upsampling x2 -> 3x3x3 convolution (replicate
+padding) -> batch norm -> ReLU*, then a 3x3x3 convolution to one logit per phase; ``softmax``
+gives phase probabilities and ``argmax`` the labels. With 4 stages one latent cell becomes a
+16-voxel tile, so a latent of 2³ gives 32³ (training), 4³ gives 64³ and 8³ gives 128³.
+Upsample + convolution avoids the checkerboard artefacts of strided transposed convolutions.
+
+Critic: a 2D WGAN critic on slices of size ``tile`` (strided 4x4 convolutions down to 4x4, then a
+4x4 convolution to one score), one per axis so anisotropic images are learnt too.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def condition_channels(c: torch.Tensor) -> torch.Tensor:
+    """``(B, n)`` scaled parameters in [0, 1] -> ``(B, 2n)`` channels ``(l, 1 - l)``."""
+    return torch.cat([c, 1.0 - c], dim=1)
+
+
+def _tile(c: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    extra = like.dim() - 2
+    return c.reshape(*c.shape, *([1] * extra)).expand(-1, -1, *like.shape[2:])
+
+
+class Stage(nn.Module):
+    """Upsample x2 -> conv3d 3x3x3 -> batch norm -> ReLU, with condition + noise concatenated in."""
+
+    def __init__(self, c_in: int, c_out: int, n_cond_ch: int):
+        super().__init__()
+        self.conv = nn.Conv3d(c_in + n_cond_ch + 1, c_out, 3, padding=1, padding_mode="replicate", bias=False)
+        self.norm = nn.BatchNorm3d(c_out)
+
+    def forward(self, x: torch.Tensor, cc: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+        noise = torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype)
+        x = torch.cat([x, _tile(cc, x), noise], dim=1)
+        return torch.relu(self.norm(self.conv(x)))
+
+
+class CondGenerator3D(nn.Module):
+    """Conditional fully convolutional 3D generator; ``forward`` returns phase probabilities."""
+
+    def __init__(self, n_params: int = 3, nz: int = 8, channels: tuple[int, ...] = (64, 48, 32, 16), n_phases: int = 3):
+        super().__init__()
+        self.n_params, self.nz, self.n_phases = n_params, nz, n_phases
+        self.channels = tuple(channels)
+        ncc = 2 * n_params
+        chans = [nz, *channels]
+        self.stages = nn.ModuleList(Stage(chans[i], chans[i + 1], ncc) for i in range(len(channels)))
+        self.head = nn.Conv3d(channels[-1] + ncc, n_phases, 3, padding=1, padding_mode="replicate")
+
+    @property
+    def tile(self) -> int:
+        """Voxels per latent cell along each axis."""
+        return 2 ** len(self.stages)
+
+    def logits(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        cc = condition_channels(c)
+        x = z
+        for stage in self.stages:
+            x = stage(x, cc)
+        return self.head(torch.cat([x, _tile(cc, x)], dim=1))
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.logits(z, c), dim=1)
+
+
+class CondCritic2D(nn.Module):
+    """WGAN critic on 2D slices ``(B, n_phases, tile, tile)`` with tiled condition channels."""
+
+    def __init__(self, n_params: int = 3, n_phases: int = 3, tile: int = 32, channels: tuple[int, ...] = (32, 64, 128)):
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = n_phases + 2 * n_params
+        size = tile
+        for c_out in channels:
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            c_in, size = c_out, size // 2
+        layers.append(nn.Conv2d(c_in, 1, size, 1, 0))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        cc = condition_channels(c)
+        return self.net(torch.cat([x, _tile(cc, x)], dim=1)).flatten()
+
+
+def quadratic_features(c: torch.Tensor) -> torch.Tensor:
+    """``(n,)`` scaled parameters -> ``[1, c_i, c_i c_j (i <= j)]``, the terms of a full quadratic
+    response surface (which the corners + face centres + centre design determines)."""
+    n = c.shape[0]
+    cross = [c[i] * c[j] for i in range(n) for j in range(i, n)]
+    return torch.stack([torch.ones((), dtype=c.dtype, device=c.device), *c, *cross])
+
+
+def n_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

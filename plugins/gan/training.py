@@ -1,0 +1,421 @@
+"""Training the conditional generator on labelled 3D images (WGAN-GP on 2D slices, SliceGAN-style).
+
+Contract:
+
+* :func:`load_training_set` reads ``labels.csv`` (a ``file`` column naming an image in the images
+  folder, then one numeric column per manufacturing parameter) and the 3D label images
+  (``.tif``/``.nc``/``.npy``, labels 0 pore / 1 active / 2 binder, x through the thickness).
+* :func:`train` runs ``steps`` generator updates, each after ``critic_iters`` critic updates, and
+  writes a full checkpoint (networks, optimisers, RNG states, loss history) every
+  ``checkpoint_every`` steps and at the end; with ``resume=True`` it continues from the checkpoint.
+* :func:`export_weights` writes the small inference file (generator only, fp16 by default) that
+  :class:`~electroforge.plugins.gan.generator.GanGenerator` loads.
+
+Objective, per step (B training images drawn at random, their parameters as the condition):
+
+* critics (one per axis): Wasserstein loss ``D(fake) - D(real)`` on ``slices_per_axis`` random
+  slices of each generated ``tile``³ volume against as many random ``tile``² crops of the real
+  image's slices along the same axis, plus the gradient penalty (λ = 10) on interpolates;
+* generator: ``-Σ_axes D(fake)`` plus ``vf_weight`` × the squared error between each generated
+  volume's mean phase probabilities and the volume fractions measured on its training image
+  (averaged with the same error on probabilities sharpened by ``vf_temperature``, which track the
+  argmax labels that inference returns).
+  The volume-fraction term is a cheap moment-matching aid: with the few thousand updates a CPU
+  affords, it pins the phase fractions that the adversarial term alone learns slowly.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+
+from electroforge.errors import InputFileError, ValidationError
+from electroforge.plugins.gan.nets import CondCritic2D, CondGenerator3D, quadratic_features
+
+WEIGHTS_FORMAT = "electroforge-gan/1"
+IMAGE_SUFFIXES = (".tif", ".tiff", ".nc", ".npy")
+
+
+@attrs.frozen
+class TrainingSet:
+    """Labelled volumes and their parameters (raw units) with the envelope they span."""
+
+    volumes: list = attrs.field(repr=False)
+    """uint8 arrays (nx, ny, nz), labels 0..n_phases-1."""
+    params: np.ndarray = attrs.field(repr=False)
+    """(n_images, n_params) raw parameter values."""
+    param_names: tuple[str, ...]
+    bounds: dict[str, tuple[float, float]]
+    voxel_size_m: float
+    phases: tuple[str, ...] = ("pore", "active", "binder")
+
+    @property
+    def scaled(self) -> np.ndarray:
+        lo = np.array([self.bounds[n][0] for n in self.param_names])
+        hi = np.array([self.bounds[n][1] for n in self.param_names])
+        return (self.params - lo) / np.where(hi > lo, hi - lo, 1.0)
+
+    def fractions(self) -> np.ndarray:
+        """(n_images, n_phases) measured volume fractions."""
+        n = len(self.phases)
+        return np.stack([np.bincount(v.ravel(), minlength=n)[:n] / v.size for v in self.volumes])
+
+
+def load_training_set(images: str | Path, labels_csv: str | Path, voxel_size_m: float | None = None) -> TrainingSet:
+    """Read the labels CSV and the images it names; errors name the file, row or column."""
+    from electroforge.imageio import read_microstructure
+
+    images, labels_csv = Path(images), Path(labels_csv)
+    if not images.is_dir():
+        raise InputFileError(f"{images}: not a folder of images")
+    if not labels_csv.is_file():
+        raise InputFileError(f"{labels_csv}: no such labels file")
+    with labels_csv.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise InputFileError(f"{labels_csv}: no rows (need a header 'file,<param>,...' and one row per image)")
+    header = list(rows[0].keys())
+    if "file" not in header:
+        raise InputFileError(f"{labels_csv}: no 'file' column (columns: {header})")
+    names = tuple(h for h in header if h != "file")
+    if not names:
+        raise InputFileError(f"{labels_csv}: no parameter columns besides 'file'")
+    vols, vals, voxel = [], [], voxel_size_m
+    phases = None
+    for i, row in enumerate(rows, start=2):
+        path = images / str(row["file"]).strip()
+        try:
+            vals.append([float(row[n]) for n in names])
+        except (TypeError, ValueError):
+            raise InputFileError(f"{labels_csv}:{i}: parameter values must be numbers ({dict(row)})") from None
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise InputFileError(f"{labels_csv}:{i}: {path.name} is not one of {', '.join(IMAGE_SUFFIXES)}")
+        ms = read_microstructure(path, voxel_size_m=voxel)
+        if voxel is None:
+            voxel = ms.voxel_size_m
+        phases = phases or ms.phases
+        if ms.phases != phases:
+            raise InputFileError(f"{path}: phases {ms.phases} differ from the first image's {phases}")
+        vols.append(np.asarray(ms.labels))
+    params = np.asarray(vals, dtype=float)
+    bounds = {n: (float(params[:, j].min()), float(params[:, j].max())) for j, n in enumerate(names)}
+    return TrainingSet(vols, params, names, bounds, float(voxel or 4e-7), tuple(phases))
+
+
+@attrs.frozen
+class TrainConfig:
+    """Training options (defaults sized for a shared 2-core CPU)."""
+
+    steps: int = 2000
+    tile: int = 32
+    batch: int = 4
+    slices_per_axis: int = 8
+    critic_iters: int = 2
+    lr: float = 2e-4
+    gp_lambda: float = 10.0
+    vf_weight: float = 1000.0
+    vf_temperature: float = 0.25
+    nz: int = 8
+    channels: tuple[int, ...] = (48, 32, 16, 8)
+    critic_channels: tuple[int, ...] = (16, 32, 64)
+    checkpoint_every: int = 100
+    seed: int = 0
+    device: str = "auto"
+    calibration_size: int = 64
+    """Edge of the volumes used to calibrate the argmax phase offsets at the end (0: no calibration)."""
+
+    def __attrs_post_init__(self):
+        for name in ("steps", "tile", "batch", "slices_per_axis", "critic_iters", "checkpoint_every"):
+            if int(getattr(self, name)) < 1:
+                raise ValidationError(f"training option {name}={getattr(self, name)!r} must be >= 1")
+        stages = len(self.channels)
+        if self.tile % (2 ** stages):
+            raise ValidationError(f"training option tile={self.tile} must be a multiple of {2 ** stages}")
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValidationError(f"device {device!r}: not a torch device (use auto, cpu or cuda)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValidationError(f"device {device!r}: CUDA is not available on this machine")
+    return dev
+
+
+class Trainer:
+    """Holds the networks, optimisers and data; :meth:`step` performs one generator update."""
+
+    def __init__(self, data: TrainingSet, config: TrainConfig):
+        self.data, self.cfg = data, config
+        self.device = pick_device(config.device)
+        small = [v.shape for v in data.volumes if min(v.shape) < config.tile]
+        if small:
+            raise ValidationError(f"training images {small[0]} are smaller than the {config.tile}³ training tile")
+        torch.manual_seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        n_par, n_ph = len(data.param_names), len(data.phases)
+        self.G = CondGenerator3D(n_par, config.nz, config.channels, n_ph).to(self.device)
+        self.Ds = torch.nn.ModuleList(
+            CondCritic2D(n_par, n_ph, config.tile, config.critic_channels) for _ in range(3)
+        ).to(self.device)
+        betas = (0.0, 0.9)
+        self.optG = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
+        self.optD = torch.optim.Adam(self.Ds.parameters(), lr=config.lr, betas=betas)
+        self.volumes = [torch.from_numpy(np.array(v, dtype=np.int64)) for v in data.volumes]
+        self.cond = torch.tensor(data.scaled, dtype=torch.float32)
+        self.fractions = torch.tensor(data.fractions(), dtype=torch.float32)
+        self.step_count = 0
+        self.history: list[dict[str, float]] = []
+
+    # ------------------------------------------------------------------ data
+    def _latent(self, b: int) -> torch.Tensor:
+        lz = self.cfg.tile // self.G.tile
+        return torch.randn(b, self.cfg.nz, lz, lz, lz, device=self.device)
+
+    def _real_slices(self, idx: Sequence[int], axis: int) -> torch.Tensor:
+        """``slices_per_axis`` random tile² crops of slices normal to ``axis`` from each image."""
+        t, s = self.cfg.tile, self.cfg.slices_per_axis
+        out = []
+        for i in idx:
+            vol = self.volumes[i]
+            vol_ax = vol.movedim(axis, 0)
+            n0, n1, n2 = vol_ax.shape
+            k = torch.from_numpy(self.rng.integers(0, n0, s))
+            a = self.rng.integers(0, n1 - t + 1, s)
+            b = self.rng.integers(0, n2 - t + 1, s)
+            crops = torch.stack([vol_ax[k[j], a[j]:a[j] + t, b[j]:b[j] + t] for j in range(s)])
+            out.append(crops)
+        lab = torch.cat(out).to(self.device)
+        return torch.nn.functional.one_hot(lab, len(self.data.phases)).permute(0, 3, 1, 2).float()
+
+    def _fake_slices(self, fake: torch.Tensor, axis: int) -> torch.Tensor:
+        """``slices_per_axis`` random slices normal to ``axis`` of each generated volume."""
+        b, c, t = fake.shape[0], fake.shape[1], fake.shape[2]
+        moved = fake.movedim(2 + axis, 1)  # (B, T, C, T, T)
+        k = torch.from_numpy(self.rng.integers(0, t, (b, self.cfg.slices_per_axis))).to(self.device)
+        picked = moved[torch.arange(b, device=self.device)[:, None], k]  # (B, S, C, T, T)
+        return picked.reshape(-1, c, t, t)
+
+    def _gradient_penalty(self, D, real, fake, c) -> torch.Tensor:
+        eps = torch.rand(real.shape[0], 1, 1, 1, device=self.device)
+        x = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (g,) = torch.autograd.grad(D(x, c).sum(), x, create_graph=True)
+        return self.cfg.gp_lambda * ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+    # ------------------------------------------------------------------ one update
+    def step(self) -> dict[str, float]:
+        cfg = self.cfg
+        s = cfg.slices_per_axis
+        d_losses, w_dists = [], []
+        for _ in range(cfg.critic_iters):
+            idx = self.rng.integers(0, len(self.volumes), cfg.batch)
+            c = self.cond[idx].to(self.device)
+            cs = c.repeat_interleave(s, 0)
+            with torch.no_grad():
+                fake = self.G(self._latent(cfg.batch), c)
+            self.optD.zero_grad(set_to_none=True)
+            total = 0.0
+            for ax, D in enumerate(self.Ds):
+                real = self._real_slices(idx, ax)
+                fs = self._fake_slices(fake, ax)
+                d_real, d_fake = D(real, cs).mean(), D(fs, cs).mean()
+                loss = d_fake - d_real + self._gradient_penalty(D, real, fs, cs)
+                loss.backward()
+                total += float(loss.detach())
+                w_dists.append(float((d_real - d_fake).detach()))
+            self.optD.step()
+            d_losses.append(total / 3)
+        idx = self.rng.integers(0, len(self.volumes), cfg.batch)
+        c = self.cond[idx].to(self.device)
+        cs = c.repeat_interleave(s, 0)
+        self.optG.zero_grad(set_to_none=True)
+        logits = self.G.logits(self._latent(cfg.batch), c)
+        fake = torch.softmax(logits, dim=1)
+        adv = -sum(D(self._fake_slices(fake, ax), cs).mean() for ax, D in enumerate(self.Ds)) / 3
+        target = self.fractions[idx].to(self.device)
+        sharp = torch.softmax(logits / cfg.vf_temperature, dim=1)  # ~ the argmax labels generate() returns
+        vf_err = 0.5 * (((fake.mean(dim=(2, 3, 4)) - target) ** 2).sum(1).mean()
+                        + ((sharp.mean(dim=(2, 3, 4)) - target) ** 2).sum(1).mean())
+        loss_g = adv + cfg.vf_weight * vf_err
+        loss_g.backward()
+        self.optG.step()
+        self.step_count += 1
+        rec = {
+            "step": float(self.step_count),
+            "loss_d": float(np.mean(d_losses)),
+            "loss_g": float(loss_g.detach()),
+            "wasserstein": float(np.mean(w_dists)),
+            "vf_rmse": float(math.sqrt(float(vf_err.detach()) / len(self.data.phases))),
+        }
+        self.history.append(rec)
+        return rec
+
+    # ------------------------------------------------------------------ persistence
+    def state(self) -> dict[str, Any]:
+        return {
+            "format": WEIGHTS_FORMAT + "-checkpoint",
+            "config": attrs.asdict(self.cfg),
+            "meta": _meta(self.data, self.cfg),
+            "G": self.G.state_dict(),
+            "Ds": self.Ds.state_dict(),
+            "optG": self.optG.state_dict(),
+            "optD": self.optD.state_dict(),
+            "step": self.step_count,
+            "history": self.history,
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": self.rng.bit_generator.state,
+        }
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(self.state(), tmp)
+        os.replace(tmp, path)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        try:
+            st = torch.load(path, map_location=self.device, weights_only=False)
+        except Exception as exc:
+            raise InputFileError(f"{path}: cannot read checkpoint ({type(exc).__name__})") from None
+        if st.get("format") != WEIGHTS_FORMAT + "-checkpoint":
+            raise InputFileError(f"{path}: not an electroforge GAN training checkpoint")
+        if tuple(st["meta"]["param_names"]) != tuple(self.data.param_names):
+            raise InputFileError(
+                f"{path}: checkpoint parameters {st['meta']['param_names']} differ from the labels' {list(self.data.param_names)}"
+            )
+        self.G.load_state_dict(st["G"])
+        self.Ds.load_state_dict(st["Ds"])
+        self.optG.load_state_dict(st["optG"])
+        self.optD.load_state_dict(st["optD"])
+        self.step_count = int(st["step"])
+        self.history = list(st["history"])
+        torch.set_rng_state(st["torch_rng"])
+        self.rng.bit_generator.state = st["numpy_rng"]
+
+
+def _meta(data: TrainingSet, cfg: TrainConfig) -> dict[str, Any]:
+    return {
+        "param_names": list(data.param_names),
+        "bounds": {k: list(v) for k, v in data.bounds.items()},
+        "phases": list(data.phases),
+        "voxel_size_m": data.voxel_size_m,
+        "nz": cfg.nz,
+        "channels": list(cfg.channels),
+        "train_tile": cfg.tile,
+    }
+
+
+def checkpoint_path_for(weights: str | Path) -> Path:
+    """Where :func:`train` keeps its full checkpoint next to the weights file."""
+    weights = Path(weights)
+    return weights.with_name(weights.name + ".ckpt")
+
+
+def train(
+    data: TrainingSet,
+    weights_out: str | Path,
+    config: TrainConfig = TrainConfig(),
+    resume: bool = False,
+    callback: Callable[[dict[str, float]], bool | None] | None = None,
+    checkpoint: str | Path | None = None,
+    fp16: bool = True,
+) -> Trainer:
+    """Train until ``config.steps`` generator updates (counted across resumes); export the weights.
+
+    ``callback(record)`` sees each step's losses; returning True stops early (checkpointed).
+    """
+    ckpt = Path(checkpoint) if checkpoint else checkpoint_path_for(weights_out)
+    trainer = Trainer(data, config)
+    if resume:
+        if not ckpt.is_file():
+            raise InputFileError(f"{ckpt}: no checkpoint to resume from")
+        trainer.load_checkpoint(ckpt)
+    trainer.G.train()
+    while trainer.step_count < config.steps:
+        rec = trainer.step()
+        if callback is not None and callback(rec):
+            break  # the caller asked to stop (e.g. a wall-time budget): checkpoint and export below
+        if trainer.step_count % config.checkpoint_every == 0:
+            trainer.save_checkpoint(ckpt)
+            export_weights(trainer, weights_out, fp16=fp16)
+    trainer.save_checkpoint(ckpt)
+    calibration = calibrate_phase_offsets(trainer, config.calibration_size) if config.calibration_size else None
+    export_weights(trainer, weights_out, fp16=fp16, calibration=calibration)
+    return trainer
+
+
+def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, iters: int = 60,
+                            temperature: float = 0.05) -> dict[str, list]:
+    """Fit logit offsets ``b(c) = W φ(c)`` (φ: full quadratic terms of the scaled condition) so
+    that argmax labels reproduce the training fractions.
+
+    Inference labels are the argmax of the logits with the batch-norm running statistics, which
+    can bias the phase fractions away from the soft probabilities that training matched. For each
+    training image's condition this finds the per-phase logit offset that makes the argmax
+    fractions of ``seeds`` generated ``size``³ volumes equal the image's measured fractions
+    (iterative scaling of ``softmax((logits + b) / temperature)``, which tends to the argmax as the
+    temperature falls; a plain log-ratio update on argmax counts oscillates), then fits the quadratic response surface by least squares
+    (minimum-norm when there are fewer images than terms). It uses only the training images, so held-out points test it honestly.
+    """
+    G, dev = trainer.G, trainer.device
+    conds, offsets = [], []
+    targets = trainer.fractions.numpy()
+    G.eval()
+    lat = max(1, size // G.tile)
+    with torch.no_grad():
+        for i in range(len(trainer.volumes)):
+            c = trainer.cond[i:i + 1].to(dev)
+            logits = torch.cat([G.logits(torch.randn(1, G.nz, lat, lat, lat, device=dev), c) for _ in range(seeds)], 2)
+            logits = logits[0].reshape(logits.shape[1], -1)[:, ::7]  # a 1-in-7 voxel sample is plenty
+            b = torch.zeros(logits.shape[0], 1, device=dev)
+            f_t = torch.tensor(targets[i], dtype=torch.float32, device=dev).clamp_min(1e-4)
+            for _ in range(iters):  # iterative scaling of a near-argmax softmax (temperature T)
+                f = torch.softmax((logits + b) / temperature, dim=0).mean(1)
+                b += temperature * (torch.log(f_t) - torch.log(f.clamp_min(1e-6)))[:, None]
+            offsets.append((b[:, 0] - b[0, 0]).cpu().numpy())
+            conds.append(trainer.cond[i].numpy())
+    G.train()
+    X = np.stack([quadratic_features(torch.tensor(c, dtype=torch.float64)).numpy() for c in conds])
+    coef, *_ = np.linalg.lstsq(X, np.asarray(offsets), rcond=None)  # (n_features, n_phases)
+    return {"features": "quadratic", "weight": coef.T.tolist()}
+
+
+def export_weights(trainer: Trainer, path: str | Path, fp16: bool = True, calibration: dict | None = None) -> Path:
+    """Write the inference file: generator weights (fp16 unless told otherwise), metadata and the
+    optional argmax phase-offset calibration (:func:`calibrate_phase_offsets`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sd = {k: (v.detach().cpu().half() if fp16 and v.is_floating_point() else v.detach().cpu())
+          for k, v in trainer.G.state_dict().items()}
+    payload = {
+        "format": WEIGHTS_FORMAT,
+        **_meta(trainer.data, trainer.cfg),
+        "steps": trainer.step_count,
+        "phase_offsets": calibration,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "state_dict": sd,
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def running_mean(history: Sequence[Mapping[str, float]], key: str, window: int = 50) -> list[float]:
+    vals = np.array([h[key] for h in history], dtype=float)
+    if vals.size < window:
+        return [float(vals.mean())] if vals.size else []
+    kernel = np.ones(window) / window
+    return np.convolve(vals, kernel, mode="valid").tolist()
