@@ -101,7 +101,8 @@ class Campaign:
         rows = sorted(rows, key=lambda e: e.index)
         kwargs: dict[str, Any] = {}
         if any(e.uncertainty > 0 for e in rows):
-            kwargs["noise"] = [e.uncertainty**2 for e in rows]
+            # the generator's spread is relative: turn it into an objective variance per row
+            kwargs["noise"] = [(e.uncertainty * e.objective) ** 2 if e.ok else 0.0 for e in rows]
         args = ([dict(e.params) for e in rows], [e.objective for e in rows], [not e.ok for e in rows])
         try:
             try:

@@ -35,7 +35,10 @@ def register_generators() -> list[Any]:
 
     A generator has ``name: str``, a ``parameters`` mapping (name -> (lower, upper)) and
     ``generate(params, shape, seed) -> Microstructure``; optionally
-    ``generate_with_uncertainty(params, shape, seed) -> (Microstructure, float)``.
+    ``generate_with_uncertainty(params, shape, seed) -> (Microstructure, float)`` where the float
+    is the generator's *relative* (dimensionless) uncertainty about its output, e.g. the spread of the
+    metrics across ensemble members divided by their mean (0.05 = 5%). A campaign stores it per
+    evaluation and tells the optimizer a noise variance of ``(uncertainty * objective)**2``.
     """
 
 
