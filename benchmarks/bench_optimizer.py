@@ -70,8 +70,9 @@ def bench_ask_time(dim: int, counts=(10, 30, 60)) -> None:
         t0 = time.perf_counter()
         opt.ask(4)
         wall4 = time.perf_counter() - t0
+        first = "   (first model-based asks of this dimension in the process: include tracing)" if n_obs == counts[0] else ""
         print(f"  ask {dim}-D at {n_obs:2d} observations: ask(1) {wall:5.2f} s wall, {cpu:5.2f} s CPU; "
-              f"ask(4) (local penalisation) {wall4:5.2f} s wall   [load {os.getloadavg()[0]:.1f}]")
+              f"ask(4) (local penalisation) {wall4:5.2f} s wall   [load {os.getloadavg()[0]:.1f}]{first}")
 
 
 def evals_bo(fn, dim, fmax, budget, seed) -> int:

@@ -44,7 +44,7 @@ def read_microstructure(
         elif suf == ".nc":
             arr, meta = _read_netcdf(path)
         else:
-            arr = np.load(path, allow_pickle=False)
+            arr = _read_npy(path)
     except InputFileError:
         raise
     except Exception as exc:
@@ -52,6 +52,8 @@ def read_microstructure(
     arr = np.asarray(arr)
     if arr.ndim != 3:
         raise InputFileError(f"{path}: not a 3D stack (array shape {arr.shape}); need (nx, ny, nz) with x through the thickness")
+    if arr.size == 0:
+        raise InputFileError(f"{path}: empty stack (array shape {arr.shape})")
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.bool_)):
         if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(np.mod(arr, 1) == 0):
             arr = arr.astype(np.int64)
@@ -101,10 +103,41 @@ def _map_labels(path, arr, phases, label_map, file_phases):
     return arr.astype(np.uint8), tuple(names)
 
 
+#: Deflate/LZW cannot shrink data by more than ~1000-4000x: a header declaring more than this many
+#: bytes per byte of file is corrupt, and reading it would allocate gigabytes for nothing.
+MAX_EXPANSION = 4096
+
+
+def _check_declared_size(path: Path, shape, dtype) -> None:
+    """Refuse a header whose declared array cannot come from a file this small (corrupt header)."""
+    nbytes = int(np.prod([int(n) for n in shape], dtype=np.float64)) * np.dtype(dtype).itemsize
+    size = path.stat().st_size
+    if nbytes > MAX_EXPANSION * size + (1 << 20):
+        raise InputFileError(
+            f"{path}: corrupt header: it declares an array of shape {tuple(int(n) for n in shape)} "
+            f"({nbytes / 1e6:.0f} MB) in a file of {size} bytes"
+        )
+
+
+def _read_npy(path: Path):
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        shape, _, dtype = np.lib.format._read_array_header(fh, version)
+    if dtype.hasobject:
+        raise InputFileError(f"{path}: .npy holds Python objects; labels must be an integer array")
+    if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > path.stat().st_size:
+        raise InputFileError(f"{path}: truncated .npy: header declares shape {shape} {dtype}, the file is shorter")
+    return np.load(path, allow_pickle=False)
+
+
 def _read_tiff(path: Path):
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
+        if not tif.series:
+            raise InputFileError(f"{path}: TIFF holds no image")
+        series = tif.series[0]
+        _check_declared_size(path, series.shape, series.dtype)
         arr = tif.asarray()
         meta = {}
         desc = tif.pages[0].tags.get("ImageDescription")
@@ -126,6 +159,7 @@ def _read_netcdf(path: Path):
     with xr.open_dataset(path) as ds:
         if "labels" not in ds:
             raise InputFileError(f"{path}: netCDF file has no 'labels' variable (has {list(ds.data_vars)})")
+        _check_declared_size(path, ds["labels"].shape, ds["labels"].dtype)
         arr = ds["labels"].values
         meta = {}
         if "voxel_size_m" in ds.attrs:

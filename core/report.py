@@ -62,11 +62,14 @@ def fit_parameter_effects(store: CampaignStore, n_grid: int = 30) -> dict[str, A
     space = store.space
     if len(ok) < max(4, space.dim + 2):
         return None
-    import os
+    import warnings
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import gpflow
-    import tensorflow as tf
+    from electroforge.tfquiet import import_tensorflow_quietly
+
+    tf = import_tensorflow_quietly()  # before gpflow, so that its import is quiet too
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import gpflow
 
     x = space.to_unit([e.params for e in ok])
     y = np.array([[e.objective] for e in ok])

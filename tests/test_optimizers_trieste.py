@@ -101,3 +101,19 @@ def test_trieste_other_batch_methods_return_q_distinct_in_bound_points(method):
     batch = SPACE.to_unit(opt.ask(4))
     assert batch.shape == (4, 2) and np.all((batch >= 0) & (batch <= 1))
     assert min(np.linalg.norm(batch[i] - batch[j]) for i in range(4) for j in range(i)) > 1e-3
+
+
+def test_trieste_shared_gp_session_carries_nothing_from_one_optimizer_to_another():
+    """The GP and its traced functions are kept per process; a fit for other data in between
+    (another optimizer, other noise) must not change what an optimizer asks."""
+    def told(seed, n):
+        opt = TriesteOptimizer(space=SPACE, seed=seed, n_initial=5)
+        pts = SobolOptimizer(space=SPACE, seed=seed).ask(n)
+        opt.tell(pts, [bump(p) for p in pts])
+        return opt
+
+    first = SPACE.to_unit(told(4, 7).ask(1))
+    other = told(9, 11)
+    other.tell(other.ask(1), [0.3], noise=[0.01])
+    other.ask(2)
+    np.testing.assert_allclose(SPACE.to_unit(told(4, 7).ask(1)), first, atol=1e-9)

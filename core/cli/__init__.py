@@ -19,6 +19,11 @@ from electroforge._version import __version__
 from electroforge.cli._common import STATE, err_console
 from electroforge.errors import ElectroforgeError
 
+try:  # typer >= 0.20 vendors click: its usage errors are not click.ClickException
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _TyperClickException = click.ClickException
+
 app = typer.Typer(
     name="electroforge",
     help="Closed-loop design of Li-ion battery electrodes from plugins: generate, characterize, simulate, optimize.",
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         err_console.print("aborted")
         return 130
-    except click.ClickException as exc:
+    except (click.ClickException, _TyperClickException) as exc:
         _error_line(exc.format_message())
         return exc.exit_code if exc.exit_code else 2
     except ElectroforgeError as exc:

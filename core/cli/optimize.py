@@ -1,4 +1,10 @@
-"""``electroforge optimize CONFIG -o FILE.nc``: run a closed-loop campaign (resumable)."""
+"""``electroforge optimize CONFIG -o FILE.nc``: run a closed-loop campaign (resumable).
+
+Where evaluations run: in this process (default), ``--workers N`` local processes, or Dask
+(``--scheduler tcp://HOST:PORT`` or ``--dask-local N``); see docs/scaling.md. Ctrl-C stops at once
+(workers are killed, the evaluations in flight are lost), prints one line
+``interrupted: N evaluations saved in FILE; continue with --resume`` and exits with status 130.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,6 +30,10 @@ def optimize(
     c_rate: float = typer.Option(None, "--c-rate", help="Constant-current protocol at this C-rate (replaces the protocols)."),
     power: str = typer.Option(None, "--power", help="Constant-power protocol, e.g. 10W (replaces the protocols)."),
     workers: int = typer.Option(0, "--workers", help="Evaluate in a pool of N worker processes."),
+    scheduler: str = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT",
+                                  help="Evaluate on a running Dask scheduler (see docs/scaling.md)."),
+    dask_local: int = typer.Option(None, "--dask-local", metavar="N",
+                                   help="Evaluate on a Dask LocalCluster of N worker processes."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Run the closed loop: optimizer -> generator -> characterizer -> cell simulator, stored after every evaluation."""
@@ -33,6 +43,14 @@ def optimize(
     from electroforge.model import ConstantCurrent, ConstantPower
     from electroforge.units import parse_power_W
 
+    if workers is not None and workers < 0:
+        raise ValidationError(f"--workers {workers}: must be >= 0")
+    if dask_local is not None and dask_local < 1:
+        raise ValidationError(f"--dask-local {dask_local}: need at least 1 worker")
+    if scheduler is not None and "://" not in scheduler:
+        raise ValidationError(f"--scheduler {scheduler!r}: expected an address like tcp://HOST:8786")
+    if sum(bool(x) for x in (workers and workers > 1, scheduler, dask_local)) > 1:
+        raise ValidationError("give only one of --workers, --scheduler, --dask-local")
     cfg = load_config(config)
     protocols = None
     if c_rate is not None and power is not None:
@@ -46,13 +64,13 @@ def optimize(
         generator=generator, protocols=protocols, objective_protocol="" if protocols else None,
     )
     output = output or Path(f"{cfg.name}.nc")
-    campaign = Campaign(cfg, output, resume=resume, overwrite=overwrite, workers=workers,
-                        registry=STATE.registry(), progress=not quiet)
+    campaign = Campaign(cfg, output, resume=resume, overwrite=overwrite, workers=workers or 0,
+                        registry=STATE.registry(), progress=not quiet, scheduler=scheduler,
+                        dask_local=dask_local or 0)
     try:
         evaluations = campaign.run()
     except KeyboardInterrupt:
-        n = len(campaign.store.evaluations) if campaign.store else 0
-        console.print(f"[yellow]interrupted[/]: {n} evaluations saved in {output}; continue with --resume")
+        typer.echo(f"interrupted: {_saved(output)} evaluations saved in {output}; continue with --resume", err=True)
         raise typer.Exit(130) from None
     best = best_evaluation(evaluations)
     n_failed = sum(not e.ok for e in evaluations)
@@ -61,6 +79,21 @@ def optimize(
         params = ", ".join(f"{k}={v:.4g}" for k, v in best.params.items())
         console.print(f"best {cfg.objective} at {cfg.objective_label}: [bold]{best.objective:.4g}[/] ({params})")
     console.print(f"next: electroforge report {output}")
+
+
+def _saved(path: Path) -> int:
+    """Evaluations in the campaign file on disk (what a --resume will find)."""
+    import signal
+
+    from electroforge.store import CampaignStore
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the summary
+    try:
+        return len(CampaignStore.open(path).evaluations) if Path(path).exists() else 0
+    except Exception:
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def register(app: typer.Typer) -> None:

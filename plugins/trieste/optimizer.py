@@ -1,7 +1,7 @@
 """The ``trieste`` optimizer: Bayesian optimisation with a GP and expected improvement.
 
-Model: gpflow GPR built by trieste's ``build_gpr`` (Matern-5/2 kernel, one ARD lengthscale per
-parameter, constant mean, log-normal hyperparameter priors) on inputs normalised to the unit cube
+Model: a gpflow GPR set up like trieste's ``build_gpr`` (Matern-5/2 kernel, one ARD lengthscale
+per parameter, constant mean, log-normal hyperparameter priors; see :mod:`._gp`) on inputs normalised to the unit cube
 and objectives standardised to zero mean and unit variance over the successes. Failed
 evaluations are imputed (see :mod:`.targets`). Acquisition: expected improvement through
 trieste's ask-tell machinery (``EfficientGlobalOptimization``); batches of ``n > 1`` points use
@@ -12,10 +12,11 @@ negates. The first ``n_initial`` points are the scrambled Sobol sequence of the 
 as the ``sobol`` optimizer proposes them.
 
 Determinism and resume: ``ask(n)`` is a pure function of (seed, options, ordered observations, n).
-Each model-based ask rebuilds the GP from the full dataset (same initial hyperparameters for the
-same data), and seeds tensorflow and numpy from (seed, number of observations) before fitting
-and optimising the acquisition. So a fresh optimizer told all stored observations at once asks
-what an uninterrupted run asks. tensorflow/gpflow/trieste are imported on the first model-based
+Each model-based ask refits the process's one GP (:mod:`._gp`, traced once, kept across asks)
+from data-derived starting hyperparameters with random restarts drawn from a numpy generator
+seeded by (seed, number of observations), and the acquisition optimiser's random starts come
+from a box reseeded the same way; nothing carries over from earlier asks. So a fresh optimizer
+told all stored observations at once asks what an uninterrupted run asks. tensorflow/gpflow/trieste are imported on the first model-based
 ask only (:mod:`._tf`).
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from electroforge.design import DesignSpace
 from electroforge.errors import ValidationError
 from electroforge.plugins.baselines.history import History, check_n, check_seed, derived_seed, sobol_unit_points
 
+from . import _tf
 from .targets import standardise_with_imputation
 
 ACQUISITIONS = ("ei",)
@@ -95,7 +97,9 @@ class TriesteOptimizer:
             5 if num_optimization_runs is None else _positive_int("num_optimization_runs", num_optimization_runs, minimum=1)
         )
         self.dedup_tolerance = _positive_float("dedup_tolerance", dedup_tolerance, allow_zero=True)
-        #: the GP fitted by the latest model-based ask (for inspection; never reused by ask)
+        #: trieste's wrapper of the GP fitted by the latest model-based ask, for inspection; the
+        #: GP is shared by every trieste optimizer of this dimension in the process, so it holds
+        #: this optimizer's fit only until another one asks
         self.last_model = None
 
     # ------------------------------------------------------------------ protocol
@@ -135,30 +139,60 @@ class TriesteOptimizer:
             noise = max(noise, float(told.mean()) / std**2)
         return -z, noise
 
+    def _training_data(self) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+        """What the GP is fitted to: (x in the unit cube, targets to minimise, likelihood
+        variance, per-row extra noise variance or None). A subclass may add rows (e.g. prior
+        observations from earlier campaigns) as long as the result depends only on its options
+        and the observations told."""
+        y_min, likelihood_variance = self._targets_for_minimisation()
+        return self.history.x_unit, y_min, likelihood_variance, None
+
     def _propose(self, n: int, k: int) -> np.ndarray:
-        from . import _tf
+        from . import _gp
 
         m = _tf.load()
         tf = m.tf
-        s = derived_seed(self.seed, k)
-        tf.random.set_seed(s)
-        np.random.seed(s)
         dim = self.space.dim
-        y_min, likelihood_variance = self._targets_for_minimisation()
-        data = m.Dataset(
-            tf.constant(self.history.x_unit, dtype=tf.float64), tf.constant(y_min[:, None], dtype=tf.float64)
+        x, y_min, likelihood_variance, extra_noise = self._training_data()
+        session = _gp.session(dim, self.learn_noise)
+        model = session.fit(
+            x,
+            y_min,
+            likelihood_variance,
+            seed=derived_seed(self.seed, k, salt=2),
+            num_kernel_samples=self.num_kernel_samples,
+            extra_noise=extra_noise,
         )
-        box = m.Box([0.0] * dim, [1.0] * dim)
-        gpr = m.build_gpr(data, box, likelihood_variance=likelihood_variance, trainable_likelihood=self.learn_noise)
-        # trieste's default fit (compiled L-BFGS-B): an eager fit measured ~1.4x slower in CPU time
-        model = m.GaussianProcessRegression(gpr, num_kernel_samples=self.num_kernel_samples)
-        model.optimize(data)
         self.last_model = model
-        if n == 1:
+        data = m.Dataset(tf.constant(x, dtype=tf.float64), tf.constant(y_min[:, None], dtype=tf.float64))
+        box = session.box
+        rule, stochastic = self._rule(session, n)
+        s = derived_seed(self.seed, k)
+        box.reseed(s)  # the acquisition optimiser's random starts: seeded, no tensorflow state
+        if stochastic:  # Monte-Carlo acquisitions draw from tensorflow's global generator
+            tf.random.set_seed(s)
+            np.random.seed(s)
+        x_new = rule.acquire_single(box, model, dataset=data).numpy().reshape(n, dim)
+        return self._deduplicate(np.clip(x_new, 0.0, 1.0), k)
+
+    def _rule(self, session, n: int):
+        """(acquisition rule, whether it draws tensorflow random numbers).
+
+        EI and local penalisation hold no random state between calls (their random points come
+        from the session's reseeded box), so their rules and traced acquisition functions are
+        reused across asks through the session. qEI and Thompson sampling keep Monte-Carlo
+        samples in their functions, so they get a fresh rule and a reseeded tensorflow each ask
+        (slower, but still a pure function of the observations)."""
+        m = _tf.load()
+        method = "ei" if n == 1 else self.batch
+        key = (method, n, self.num_initial_samples, self.num_optimization_runs)
+        if method in ("ei", "lp") and key in session.rules:
+            return session.rules[key], False
+        if method == "ei":
             builder = m.ExpectedImprovement()
-        elif self.batch == "lp":
-            builder = m.LocalPenalization(box, base_acquisition_function_builder=m.ExpectedImprovement())
-        elif self.batch == "qei":
+        elif method == "lp":
+            builder = m.LocalPenalization(session.box, base_acquisition_function_builder=m.ExpectedImprovement())
+        elif method == "qei":
             builder = m.BatchMonteCarloExpectedImprovement(sample_size=500)
         else:
             builder = m.ParallelContinuousThompsonSampling()
@@ -166,8 +200,9 @@ class TriesteOptimizer:
             num_initial_samples=self.num_initial_samples, num_optimization_runs=self.num_optimization_runs
         )
         rule = m.EfficientGlobalOptimization(builder, optimizer=acq_opt, num_query_points=n)
-        x = rule.acquire_single(box, model, dataset=data).numpy().reshape(n, dim)
-        return self._deduplicate(np.clip(x, 0.0, 1.0), k)
+        if method in ("ei", "lp"):
+            session.rules[key] = rule
+        return rule, method not in ("ei", "lp")
 
     def _deduplicate(self, x: np.ndarray, k: int) -> np.ndarray:
         """Replace proposals within ``dedup_tolerance`` of an observed or earlier chosen point by
