@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PYBAMM_DISABLE_TELEMETRY=true TF_CPP_MIN_LOG_LEVEL=3
-.venv/bin/python -m pytest -ra "$@" tests $(ls -d contrib/*/tests 2>/dev/null)
+.venv/bin/python -m pytest -ra --durations=30 "$@" tests $(ls -d contrib/*/tests 2>/dev/null)
