@@ -282,7 +282,7 @@ class DaskExecutor:
         else:
             self._cluster = distributed.LocalCluster(
                 n_workers=self.local_workers, threads_per_worker=self.threads, processes=True,
-                dashboard_address=None, silence_logs=logging.CRITICAL,
+                dashboard_address=":0", silence_logs=logging.CRITICAL,  # any free port: never clash
             )
             self._client = distributed.Client(self._cluster, set_as_default=False)
         return self._client
@@ -336,14 +336,34 @@ class DaskExecutor:
                 self._cluster = None
 
     def abort(self) -> None:
-        """Ctrl-C: cancel what is queued and shut the client (and a LocalCluster) down now."""
+        """Ctrl-C: cancel what is queued and shut the client (and a LocalCluster) down now.
+
+        A LocalCluster whose workers are busy can take long to close; after a bounded wait, the
+        worker processes this campaign started are killed so that nothing outlives it.
+        """
+        import psutil
+
+        children = psutil.Process().children(recursive=True) if self._cluster is not None else []
         if self._client is not None and self._futures:
             try:
                 self._client.cancel(self._futures)
             except Exception:  # pragma: no cover - shutting down anyway
                 pass
         self._futures = []
-        self.close()
+        try:
+            if self._client is not None:
+                self._client.close(timeout=5)
+            if self._cluster is not None:
+                self._cluster.close(timeout=10)
+        except Exception:  # pragma: no cover - shutting down anyway
+            pass
+        finally:
+            self._client = self._cluster = None
+            for child in children:
+                try:
+                    child.kill()
+                except psutil.Error:
+                    pass
 
 
 def make_executor(config, workers: int = 0, registry=None, disable: Sequence[str] = (), *,
