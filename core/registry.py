@@ -50,6 +50,9 @@ class PluginInfo:
     version: str
     status: str = STATUS_OK
     error: str = ""
+    kind: str = "plugin"
+    """The component kind whose registration hook failed; ``"plugin"`` when unknown (e.g. the
+    import failed before any hook could run)."""
 
 
 @attrs.frozen
@@ -118,7 +121,8 @@ class Registry:
                     found = impl.function() or []
                     found = list(found)
                 except Exception as exc:
-                    self._unregister_broken(name, distribution, version, f"{hook_name}() raised {one_line(exc)}")
+                    self._unregister_broken(name, distribution, version, f"{hook_name}() raised {one_line(exc)}",
+                                            kind=kind)
                     return
                 for obj in found:
                     self._add_component(kind, obj, name, distribution, version)
@@ -147,17 +151,17 @@ class Registry:
             return
         self._components[kind][comp_name] = ComponentInfo(kind, comp_name, plugin, dist, version, obj=obj)
 
-    def _mark_broken(self, name: str, dist: str, version: str, error: str) -> None:
-        self.plugins[name] = PluginInfo(name, dist, version, STATUS_BROKEN, error)
+    def _mark_broken(self, name: str, dist: str, version: str, error: str, kind: str = "plugin") -> None:
+        self.plugins[name] = PluginInfo(name, dist, version, STATUS_BROKEN, error, kind)
 
-    def _unregister_broken(self, name: str, dist: str, version: str, error: str) -> None:
+    def _unregister_broken(self, name: str, dist: str, version: str, error: str, kind: str = "plugin") -> None:
         plugin = self.pm.get_plugin(name)
         if plugin is not None:
             self.pm.unregister(plugin)
-        for kind in KINDS:  # drop anything this plugin registered before failing
-            for cname in [c for c, info in self._components[kind].items() if info.plugin == name]:
-                del self._components[kind][cname]
-        self._mark_broken(name, dist, version, error)
+        for k in KINDS:  # drop anything this plugin registered before failing
+            for cname in [c for c, info in self._components[k].items() if info.plugin == name]:
+                del self._components[k][cname]
+        self._mark_broken(name, dist, version, error, kind)
 
     # ---------------------------------------------------------------- queries
     def names(self, kind: str) -> list[str]:
@@ -202,7 +206,7 @@ class Registry:
         rows += self._extra_listing
         for p in self.plugins.values():
             if p.status != STATUS_OK:
-                rows.append(ComponentInfo("plugin", p.name, p.name, p.distribution, p.version,
+                rows.append(ComponentInfo(p.kind, p.name, p.name, p.distribution, p.version,
                                           status=p.status, error=p.error))
         order = {k: i for i, k in enumerate([*KINDS, "plugin"])}
         return sorted(rows, key=lambda c: (order.get(c.kind, 99), c.name, c.distribution))

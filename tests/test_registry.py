@@ -54,6 +54,8 @@ def test_raising_hook_breaks_only_its_plugin():
     assert reg.names("generator") == ["fake"]
     bad = reg.plugins["bad"]
     assert bad.status == "broken" and "the hook exploded" in bad.error
+    row = [r for r in reg.listing() if r.name == "bad"][0]
+    assert (row.kind, row.status) == ("generator", "broken")  # the kind whose hook failed
 
 
 def test_misspelt_hook_breaks_only_its_plugin():
