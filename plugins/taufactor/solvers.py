@@ -132,6 +132,11 @@ def binary_tortuosity(mask: np.ndarray, device: str = "cpu", conv_crit: float = 
             tau = sor_in_place(solver, conv_crit=conv_crit, iter_limit=iter_limit)
         else:
             tau = solver.solve(verbose=False, conv_crit=conv_crit, iter_limit=iter_limit)
+    return _result(solver, tau)
+
+
+def _result(solver, tau) -> SolveResult:
+    """Read a finished taufactor solver (either kind) into a :class:`SolveResult`."""
     return SolveResult(
         tau=float(np.atleast_1d(tau)[0]),
         d_eff=float(np.atleast_1d(solver.D_eff)[0]),
@@ -158,9 +163,4 @@ def multiphase_conductivity(labels: np.ndarray, cond: Mapping[int, float], devic
             tau = sor_in_place(solver, conv_crit=conv_crit, iter_limit=iter_limit, multiphase=True)
         else:
             tau = solver.solve(verbose=False, conv_crit=conv_crit, iter_limit=iter_limit)
-    return SolveResult(
-        tau=float(np.atleast_1d(tau)[0]),
-        d_eff=float(np.atleast_1d(solver.D_eff)[0]),
-        iterations=int(solver.iter),
-        converged=bool(solver.converged),
-    )
+    return _result(solver, tau)
