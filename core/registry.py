@@ -9,7 +9,9 @@
    one-line reason and the others go on,
 4. calls each plugin's ``register_*`` hooks one plugin at a time, so a hook that raises breaks
    only that plugin,
-5. indexes components by ``(kind, name)``; two distributions offering the same name in one kind
+5. checks each component against its protocol (:mod:`electroforge.components`); one that lacks a
+   required member is listed as *broken* with the missing member named and cannot be used,
+6. indexes components by ``(kind, name)``; two distributions offering the same name in one kind
    make that name unusable with an error naming both.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ import attrs
 import pluggy
 
 from electroforge import hookspecs
+from electroforge.components import PROTOCOLS, missing_members
 from electroforge.errors import DuplicateComponentError, PluginError, UnknownComponentError
 from electroforge.hookspecs import PROJECT_NAME
 
@@ -138,6 +141,15 @@ class Registry:
         if comp_name in self.disabled:
             self._extra_listing.append(ComponentInfo(kind, comp_name, plugin, dist, version, status=STATUS_DISABLED))
             return
+        missing = missing_members(kind, obj)
+        if missing:
+            protocol = PROTOCOLS[kind].__name__
+            self._extra_listing.append(
+                ComponentInfo(kind, comp_name, plugin, dist, version, obj=obj, status=STATUS_BROKEN,
+                              error=f"{kind} {comp_name!r} does not satisfy the {protocol} protocol: "
+                                    f"missing {', '.join(missing)}")
+            )
+            return
         existing = self._components[kind].get(comp_name)
         if existing is not None and existing.obj is not obj:
             msg = (
@@ -178,6 +190,8 @@ class Registry:
             for row in self._extra_listing:
                 if row.kind == kind and row.name == name and row.status == STATUS_DISABLED:
                     hint = " (it is disabled)"
+                elif row.kind == kind and row.name == name and row.status == STATUS_BROKEN:
+                    hint = f" (it is broken: {row.error})"
             for p in self.plugins.values():
                 if p.status == STATUS_BROKEN and p.name == name:
                     hint = f" (plugin {name!r} is broken: {p.error})"

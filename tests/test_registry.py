@@ -122,6 +122,12 @@ def test_entry_point_discovery_with_a_broken_neighbour(tmp_path, monkeypatch):
         from electroforge import hookimpl
         class Opt:
             name = "dummyopt"
+            def __init__(self, space, seed=0):
+                pass
+            def ask(self, n):
+                return []
+            def tell(self, params, objectives, failed):
+                pass
         @hookimpl
         def register_optimizers():
             return [Opt]
