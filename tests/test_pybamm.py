@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.integrate import trapezoid
 
 from electroforge.cells import HalfCell, cell_from_name
 from electroforge.errors import EvaluationError, PluginError
@@ -49,7 +50,7 @@ def half():
 def test_energy_is_the_integral_of_voltage_times_current(sim, half):
     perf = sim.simulate(Electrode(nmc_metrics(), thickness_m=70e-6), half, ConstantCurrent(1.0))
     current = perf.extras["mean_current_A"]  # constant current
-    energy = np.trapz(perf.voltage_V * current, perf.time_s) / 3600.0
+    energy = trapezoid(perf.voltage_V * current, perf.time_s) / 3600.0
     assert perf.energy_Wh == pytest.approx(energy, rel=0.01)
     assert perf.mean_power_W * perf.duration_s / 3600 == pytest.approx(perf.energy_Wh, rel=1e-9)
     assert perf.capacity_Ah == pytest.approx(current * perf.duration_s / 3600, rel=0.01)

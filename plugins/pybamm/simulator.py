@@ -31,6 +31,7 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
+from scipy.integrate import trapezoid
 
 from electroforge.cells import CellLayout, Cylindrical, HalfCell
 from electroforge.errors import EvaluationError, PluginError
@@ -78,9 +79,9 @@ class PyBaMMSimulator:
                  atol: float = 1e-6, npts: int | None = None, cache_size: int = 16,
                  area_correction: bool = True):
         if model not in MODELS:
-            raise PluginError(f"cell simulator 'pybamm': model {model!r} is not one of {', '.join(MODELS)}")
+            raise PluginError(f"cell simulator {self.name!r}: model {model!r} is not one of {', '.join(MODELS)}")
         if npts is not None and not (isinstance(npts, int) and 3 <= npts <= 200):
-            raise PluginError(f"cell simulator 'pybamm': npts={npts!r} must be an integer in 3..200")
+            raise PluginError(f"cell simulator {self.name!r}: npts={npts!r} must be an integer in 3..200")
         self.model = model
         # a subclass for another chemistry may pass a ParameterSet object instead of a name
         self.parameter_set = getattr(parameter_set, "name", parameter_set)
@@ -97,11 +98,15 @@ class PyBaMMSimulator:
         self.stats = {"builds": 0, "solves": 0, "build_s": 0.0, "solve_s": 0.0}
         """Counters for benchmarks: number and seconds of builds and solves."""
 
+    def _fail(self, reason: str) -> EvaluationError:
+        """A one-line EvaluationError prefixed with this component's own name (a subclass's too)."""
+        return EvaluationError(f"cell simulator {self.name!r}: {' '.join(str(reason).split())}")
+
     # ---------------------------------------------------------------- public
     def layout(self, electrode: Electrode, cell: HalfCell | Cylindrical) -> CellLayout:
         """The cell layout with this parameter set's usable capacities (1C = its nominal capacity)."""
         if self._capacities is None:
-            self._capacities = params.capacities_Ah_per_m3(self._pset)
+            self._capacities = params.capacities_Ah_per_m3(self._pset, self.materials)
         cap_p, cap_n = self._capacities
         if isinstance(cell, Cylindrical):
             return cell.layout(electrode, self.materials, cathode_capacity_Ah_per_m3=cap_p,
@@ -112,7 +117,7 @@ class PyBaMMSimulator:
                  protocol: ConstantCurrent | ConstantPower) -> Performance:
         """Discharge ``electrode`` in ``cell`` under ``protocol``; see the module docstring."""
         if not isinstance(cell, (HalfCell, Cylindrical)):
-            raise _fail(f"unsupported cell format {type(cell).__name__}")
+            raise self._fail(f"unsupported cell format {type(cell).__name__}")
         half = isinstance(cell, HalfCell)
         layout = self.layout(electrode, cell)
         inputs = self.inputs(electrode, layout, protocol, half)
@@ -157,7 +162,7 @@ class PyBaMMSimulator:
         ]
         for ok, why in checks:
             if not ok:
-                raise _fail(why)
+                raise self._fail(why)
         lo = protocol.lower_cutoff_V
         hi = protocol.upper_cutoff_V
         if lo is None:
@@ -165,7 +170,7 @@ class PyBaMMSimulator:
         if hi is None:
             hi = self._pset.half_cell_upper_cutoff_V if half else self._pset.upper_cutoff_V
         if not (0.0 < lo < hi <= 6.0):
-            raise _fail(f"cut-off voltages {lo:g} V .. {hi:g} V must satisfy 0 < lower < upper <= 6")
+            raise self._fail(f"cut-off voltages {lo:g} V .. {hi:g} V must satisfy 0 < lower < upper <= 6")
         return {
             P + "porosity": eps,
             P + "active material volume fraction": eps_am,
@@ -195,12 +200,20 @@ class PyBaMMSimulator:
         return params.parameter_values(self._pset, **geometry)
 
     def _simulation(self, layout: CellLayout, cell, electrode: Electrode, half: bool, drive: str, inputs):
-        np_ratio = getattr(cell, "np_ratio", 1.0)
         stack = cell.stack
+        anode = getattr(cell, "anode", None)
+        np_ratio = 1.0
+        if not half:  # the anode the layout built (N/P-sized or fixed): its capacity over the cathode's
+            cap_n = self._capacities[1]
+            np_ratio = (layout.anode_thickness_m * anode.active_volume_fraction * cap_n
+                        / layout.cathode_areal_capacity_Ah_per_m2)
+            if not np_ratio > 1.0:
+                raise self._fail(f"the anode holds less lithium than the cathode delivers (N/P = {np_ratio:.3f})")
         # geometry (and the few cell constants baked into the parameter values) -> one build
         key = (self.model, half, drive, round(layout.cathode_thickness_m * 1e10), round(layout.anode_thickness_m * 1e10),
-               round(electrode.particle_radius_m * 1e11), round(layout.electrode_area_m2 * 1e9), np_ratio,
-               stack.separator_thickness_m, stack.separator_porosity)
+               round(electrode.particle_radius_m * 1e11), round(layout.electrode_area_m2 * 1e9), round(np_ratio, 9),
+               stack.separator_thickness_m, stack.separator_porosity,
+               None if anode is None else (anode.porosity, anode.active_volume_fraction))
         sim = self._sims.get(key)
         if sim is not None:
             self._sims.move_to_end(key)
@@ -211,7 +224,7 @@ class PyBaMMSimulator:
             half_cell=half, drive=drive, cathode_thickness_m=layout.cathode_thickness_m,
             particle_radius_m=electrode.particle_radius_m, area_m2=layout.electrode_area_m2,
             nominal_capacity_Ah=layout.nominal_capacity_Ah, anode_thickness_m=layout.anode_thickness_m,
-            np_ratio=np_ratio, separator=stack,
+            np_ratio=np_ratio, separator=stack, materials=self.materials, anode=None if half else anode,
         )
         model = self._model(half, drive)
         var_pts = None
@@ -226,7 +239,7 @@ class PyBaMMSimulator:
                 warnings.simplefilter("ignore")
                 sim.build(inputs={**inputs, "Current function [A]": 1.0, "Power function [W]": 1.0})
         except Exception as exc:  # a geometry PyBaMM cannot mesh or process
-            raise _fail(f"could not build the {self.model} model: {type(exc).__name__}: {exc}") from None
+            raise self._fail(f"could not build the {self.model} model: {type(exc).__name__}: {exc}") from None
         self.stats["builds"] += 1
         self.stats["build_s"] += time.perf_counter() - t0
         self._sims[key] = sim
@@ -245,16 +258,16 @@ class PyBaMMSimulator:
         except pb.SolverError as exc:
             text = (str(exc).splitlines() or [type(exc).__name__])[0].split(" with inputs")[0]
             if "initial conditions" in text:
-                raise _fail(f"infeasible: a cut-off voltage is reached at t=0 ({text})") from None
-            raise _fail(f"solver failed: {text}") from None
+                raise self._fail(f"infeasible: a cut-off voltage is reached at t=0 ({text})") from None
+            raise self._fail(f"solver failed: {text}") from None
         except Exception as exc:  # anything PyBaMM raises on a bad design is a failed evaluation
-            raise _fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+            raise self._fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
         finally:
             self.stats["solves"] += 1
             self.stats["solve_s"] += time.perf_counter() - t0
         if isinstance(sol, pb.EmptySolution) or sol is None or len(sol.t) < 2:
             term = getattr(sol, "termination", "empty solution")
-            raise _fail(f"infeasible: the discharge ends at t=0 ({term})")
+            raise self._fail(f"infeasible: the discharge ends at t=0 ({term})")
         return sol
 
     def _performance(self, sol, layout: CellLayout, protocol) -> Performance:
@@ -262,15 +275,15 @@ class PyBaMMSimulator:
         v = np.asarray(sol["Voltage [V]"].entries, dtype=float)
         duration = float(t[-1] - t[0])
         if duration <= 0.0 or not np.all(np.isfinite(v)):
-            raise _fail("infeasible: no discharge (cut-off reached at t=0)")
+            raise self._fail("infeasible: no discharge (cut-off reached at t=0)")
         capacity = float(sol["Discharge capacity [A.h]"].entries[-1])
         energy = float(sol["Discharge energy [W.h]"].entries[-1])
         if not (capacity > 0 and energy > 0):
-            raise _fail(f"infeasible: no charge delivered before the cut-off ({sol.termination})")
+            raise self._fail(f"infeasible: no charge delivered before the cut-off ({sol.termination})")
         current = np.asarray(sol["Current [A]"].entries, dtype=float)
         extras: dict[str, float] = {
             "nominal_capacity_Ah": layout.nominal_capacity_Ah,
-            "mean_current_A": float(np.trapz(current, t) / duration),
+            "mean_current_A": float(trapezoid(current, t) / duration),
             "end_voltage_V": float(v[-1]),
             "cell_volume_L": layout.volume_L,
             "cell_mass_kg": layout.mass_kg,
@@ -279,13 +292,13 @@ class PyBaMMSimulator:
             "reached_cutoff": float("voltage" in str(sol.termination).lower()),
         }
         ocv = np.asarray(sol["Battery open-circuit voltage [V]"].entries, dtype=float)
-        extras["eta_total_V"] = float(np.trapz(np.abs(ocv - v), t) / duration)
+        extras["eta_total_V"] = float(trapezoid(np.abs(ocv - v), t) / duration)
         for key, var in LOSS_VARIABLES.items():
             try:
                 vals = np.asarray(sol[var].entries, dtype=float)
             except Exception:  # a variable the model (e.g. SPMe or half cell) does not have
                 continue
-            extras[key] = float(np.trapz(np.abs(vals), t) / duration)
+            extras[key] = float(trapezoid(np.abs(vals), t) / duration)
             extras[key.replace("_V", "_end_V")] = float(abs(vals[-1]))
         if "eta_electrolyte_concentration_V" in extras and "eta_electrolyte_ohmic_V" in extras:
             extras["eta_electrolyte_V"] = extras["eta_electrolyte_concentration_V"] + extras["eta_electrolyte_ohmic_V"]
