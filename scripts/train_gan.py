@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "plugins" / "gan" / "weights" / "default.pt"
+DEFAULT_CHECKPOINT = REPO / "plugins" / "gan" / "checkpoints" / "default.ckpt"
 
 
 def design_points() -> list[dict[str, float]]:
@@ -67,46 +69,159 @@ def write_dataset(folder: Path, size: int, seeds: int) -> None:
         w.writerows(rows)
 
 
+#: Held-out interior points (unit-cube coordinates; training uses only 0, 0.5 and 1) of the
+#: training monitor's small fixed set.
+MONITOR_UNIT_POINTS = [(0.25, 0.25, 0.75), (0.75, 0.75, 0.25), (0.6, 0.4, 0.3)]
+
+
+def make_monitor(size: int, seeds: int, ref_seeds: int):
+    """The fidelity monitor used during training: procedural reference at MONITOR_UNIT_POINTS."""
+    from electroforge.plugins.gan.fidelity import FidelityMonitor, unit_to_params
+    from electroforge.plugins.procedural import ProceduralGenerator
+    from electroforge.plugins.procedural.generator import PARAMETERS
+    from electroforge.registry import get_registry
+
+    char = get_registry().create("characterizer", "taufactor", device="cpu", threads=1)
+    points = [unit_to_params(u, PARAMETERS) for u in MONITOR_UNIT_POINTS]
+    return FidelityMonitor(ProceduralGenerator(), points, size=size, seeds=seeds, ref_seeds=ref_seeds, characterizer=char)
+
+
+def write_history(trainer, path: Path, noise_floor: dict | None) -> None:
+    """JSON history: per-step losses (every step) and the monitor's records, for plotting."""
+    import json
+
+    keep = ("step", "loss_d", "loss_g", "wasserstein", "vf_rmse", "lr")
+    doc = {
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in trainer.state()["config"].items()},
+        "losses": [{k: h[k] for k in keep if k in h} for h in trainer.history],
+        "fidelity": trainer.fidelity,
+        "noise_floor": noise_floor,
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc))
+    tmp.replace(path)
+
+
+def plot_history(history: Path, out: Path) -> None:
+    """Training curve: fidelity score (EMA and live network) vs generator updates, with the
+    procedural noise floor; losses below."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    doc = json.loads(history.read_text())
+    fid = doc["fidelity"]
+    fig, axes = plt.subplots(2, 1, figsize=(7, 6.5), sharex=True)
+    ax = axes[0]
+    if fid:
+        steps = [r["step"] for r in fid]
+        ax.plot(steps, [r["score"] for r in fid], "o-", label="score (exported weights)")
+        if "raw_score" in fid[0]:
+            ax.plot(steps, [r["raw_score"] for r in fid], "x--", alpha=0.6, label="score (live generator)")
+    if doc.get("noise_floor"):
+        ax.axhline(doc["noise_floor"]["score"], color="k", ls=":", label="procedural seed-to-seed (noise floor)")
+    ax.axhline(1.0, color="r", ls="--", lw=0.8, label="at the targets on average")
+    ax.set_yscale("log")
+    ax.set_ylabel("fidelity score (mean error/target)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    losses = doc["losses"]
+    st = np.array([h["step"] for h in losses])
+    w = np.array([h["wasserstein"] for h in losses])
+    k = max(1, min(50, len(w) // 5))
+    if len(w):
+        axes[1].plot(st[k - 1:], np.convolve(w, np.ones(k) / k, mode="valid"), label=f"critic W estimate (mean of {k})")
+        axes[1].plot(st[k - 1:], 100 * np.convolve([h["vf_rmse"] for h in losses], np.ones(k) / k, mode="valid"),
+                     label="100 x volume-fraction RMSE (soft)")
+    axes[1].set_xlabel("generator updates")
+    axes[1].legend(fontsize=8)
+    axes[1].grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO / "runs" / "gan_data")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--checkpoint", type=Path, default=REPO / "runs" / "gan_default.ckpt",
-                    help="full training state (kept out of the package)")
+    ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
+                    help="full training state (committed, small, so a later session can --resume)")
+    ap.add_argument("--history", type=Path, default=None, help="JSON history (default: <checkpoint>.history.json)")
     ap.add_argument("--size", type=int, default=96, help="edge of each training volume (voxels)")
     ap.add_argument("--seeds", type=int, default=1, help="volumes per design point")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--minutes", type=float, default=None, help="stop (checkpointed) after this wall time")
     ap.add_argument("--checkpoint-every", type=int, default=100)
-    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--monitor-every", type=int, default=250, help="fidelity score every N steps (0: never)")
+    ap.add_argument("--monitor-size", type=int, default=64)
+    ap.add_argument("--resume", action="store_true", help="continue the checkpoint (its design; --steps is the new total)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--design", default="{}", help="JSON of TrainConfig fields overriding the defaults (new runs)")
+    ap.add_argument("--plot", type=Path, default=None, help="only plot the history into this PNG and exit")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    history = args.history or args.checkpoint.with_name(args.checkpoint.name + ".history.json")
+    if args.plot is not None:
+        plot_history(history, args.plot)
+        print(f"wrote {args.plot}")
+        return 0
+
+    import json
 
     from electroforge.plugins.gan import training
 
     write_dataset(args.data, args.size, args.seeds)
     data = training.load_training_set(args.data, args.data / "labels.csv")
-    cfg = training.TrainConfig(steps=args.steps, checkpoint_every=args.checkpoint_every, device=args.device,
-                               seed=args.seed)
+    run = {"steps": args.steps, "checkpoint_every": args.checkpoint_every, "device": args.device}
+    if args.resume and args.checkpoint.is_file():
+        saved = torch.load(args.checkpoint, map_location="cpu", weights_only=False)["config"]
+        fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()}
+        cfg = training.TrainConfig(**{**fields, **run})
+    else:
+        design = {k: (tuple(v) if isinstance(v, list) else v) for k, v in json.loads(args.design).items()}
+        cfg = training.TrainConfig(**{**design, **run, "seed": args.seed})
+    print(f"design: {cfg}", flush=True)
+    monitor = None
+    noise_floor = None
+    if args.monitor_every:
+        t = time.perf_counter()
+        monitor = make_monitor(args.monitor_size, seeds=2, ref_seeds=4)
+        noise_floor = monitor.noise_floor
+        print(f"monitor reference ready in {time.perf_counter() - t:.0f}s; noise floor score {noise_floor['score']:.3f}",
+              flush=True)
     t0 = time.perf_counter()
     deadline = None if args.minutes is None else t0 + 60 * args.minutes
+    holder = {}
 
     def log(rec):
         n = int(rec["step"])
         if n % 10 == 0:
             print(f"step {n:5d} loss_d {rec['loss_d']:8.3f} loss_g {rec['loss_g']:8.3f} "
-                  f"W {rec['wasserstein']:7.3f} vf_rmse {rec['vf_rmse']:.4f} "
-                  f"elapsed {time.perf_counter() - t0:7.1f}s", flush=True)
+                  f"W {rec['wasserstein']:7.3f} vf_rmse {rec['vf_rmse']:.4f} lr {rec['lr']:.2e} "
+                  f"elapsed {time.perf_counter() - t0:7.1f}s load {os.getloadavg()[0]:.1f}", flush=True)
+        if n % args.checkpoint_every == 0 and holder:
+            write_history(holder["trainer"], history, noise_floor)
         if deadline is not None and time.perf_counter() > deadline:
             print("wall-time budget reached; stopping (checkpointed)", flush=True)
             return True
         return False
 
-    trainer = training.train(data, args.out, cfg, resume=args.resume, callback=log, checkpoint=args.checkpoint)
-    print(f"done: {trainer.step_count} steps; weights {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)", flush=True)
+    def scored(trainer):
+        holder["trainer"] = trainer
+        rec = monitor(trainer)
+        print(f"fidelity step {trainer.step_count} " + " ".join(f"{k} {v:.3f}" for k, v in rec.items()), flush=True)
+        return rec
+
+    trainer = training.train(data, args.out, cfg, resume=args.resume, callback=log, checkpoint=args.checkpoint,
+                             monitor=scored if monitor else None, monitor_every=args.monitor_every)
+    write_history(trainer, history, noise_floor)
+    print(f"done: {trainer.step_count} steps; weights {args.out} ({args.out.stat().st_size / 1e6:.2f} MB); "
+          f"checkpoint {args.checkpoint} ({args.checkpoint.stat().st_size / 1e6:.2f} MB); history {history}", flush=True)
     return 0
 
 

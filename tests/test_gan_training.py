@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from electroforge.errors import InputFileError
+from electroforge.errors import InputFileError, ValidationError
 from electroforge.imageio import write_microstructure
 from electroforge.plugins.gan import training
 from electroforge.plugins.gan.generator import GanGenerator
@@ -120,3 +120,141 @@ def test_cli_train_generator_writes_weights_and_checkpoint(tiny_data, tmp_path, 
     assert training.torch.load(out, weights_only=True)["steps"] == 1
     r = cli("train-generator", "--images", str(tmp_path / "nope"), "--labels", "x.csv", "-o", str(out))
     assert r.returncode == 2 and r.stderr.startswith("error:") and "nope" in r.stderr
+
+
+# ---------------------------------------------------------------- input validation (one-line errors)
+def _labels(folder, rows):
+    path = folder / "labels.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "porosity"])
+        w.writerows(rows)
+    return path
+
+
+def _image(folder, name, shape=(24, 24, 24), voxel_size_m=4e-7, seed=0):
+    from electroforge.model import Microstructure
+
+    lab = np.random.default_rng(seed).integers(0, 3, shape).astype(np.uint8)
+    write_microstructure(Microstructure(labels=lab, voxel_size_m=voxel_size_m), folder / name)
+
+
+def test_gan_training_set_rejects_mismatched_voxel_sizes_naming_the_file(tmp_path):
+    _image(tmp_path, "a.tif")
+    _image(tmp_path, "b.tif", voxel_size_m=5e-7)
+    csv_path = _labels(tmp_path, [["a.tif", 0.3], ["b.tif", 0.4]])
+    with pytest.raises(InputFileError) as err:
+        training.load_training_set(tmp_path, csv_path)
+    msg = str(err.value)
+    assert "b.tif" in msg and "0.5 um" in msg and "0.4 um" in msg and "\n" not in msg
+    # an explicit voxel size overrides every file's own, so the same images then load
+    data = training.load_training_set(tmp_path, csv_path, voxel_size_m=4e-7)
+    assert data.voxel_size_m == pytest.approx(4e-7) and data.files == ("a.tif", "b.tif")
+
+
+def test_gan_training_set_rejects_a_single_image(tmp_path):
+    _image(tmp_path, "only.tif")
+    with pytest.raises(InputFileError, match=r"only one image \(only.tif\)") as err:
+        training.load_training_set(tmp_path, _labels(tmp_path, [["only.tif", 0.3]]))
+    assert "\n" not in str(err.value)
+
+
+def test_gan_training_set_names_the_missing_file_and_its_row(tmp_path):
+    _image(tmp_path, "a.tif")
+    csv_path = _labels(tmp_path, [["a.tif", 0.3], ["gone.tif", 0.4]])
+    with pytest.raises(InputFileError, match=r"labels.csv:3: names gone.tif, which is not in") as err:
+        training.load_training_set(tmp_path, csv_path)
+    assert "\n" not in str(err.value)
+
+
+def test_gan_training_set_and_trainer_reject_images_smaller_than_the_tile(tmp_path):
+    _image(tmp_path, "big.tif", shape=(32, 32, 32))
+    _image(tmp_path, "flat.tif", shape=(32, 32, 12))
+    csv_path = _labels(tmp_path, [["big.tif", 0.3], ["flat.tif", 0.4]])
+    with pytest.raises(InputFileError, match=r"flat.tif: shape \(32, 32, 12\) has an edge shorter than the 16-voxel"):
+        training.load_training_set(tmp_path, csv_path, tile=16)
+    data = training.load_training_set(tmp_path, csv_path)  # no tile given: the trainer checks
+    with pytest.raises(ValidationError, match=r"training image flat.tif: shape \(32, 32, 12\)"):
+        training.Trainer(data, training.TrainConfig(**TINY))
+
+
+# ---------------------------------------------------------------- EMA, schedule, resume, monitor
+EMA = {**TINY, "ema_decay": 0.9, "lr_half_life_steps": 2}
+
+
+def test_gan_ema_is_exported_and_differs_from_the_live_generator(tiny_data, tmp_path):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    trainer = training.train(data, tmp_path / "e.pt", training.TrainConfig(steps=3, **EMA), fp16=False)
+    assert trainer.G_export is trainer.G_ema
+    gen = GanGenerator(weights=tmp_path / "e.pt", device="cpu")
+    live, avg = trainer.G.state_dict(), trainer.G_ema.state_dict()
+    weights = [k for k, v in live.items() if v.is_floating_point() and "running" not in k and "weight" in k]
+    assert any(not torch.equal(live[k], avg[k]) for k in weights)
+    for k, v in avg.items():
+        assert torch.equal(gen.net.state_dict()[k], v), k
+    # the learning rate halves every lr_half_life_steps updates
+    assert [h["lr"] for h in trainer.history] == pytest.approx([2e-4, 2e-4 * 0.5 ** 0.5, 1e-4])
+
+
+def test_gan_resume_with_ema_continues_identically(tiny_data, tmp_path):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    straight = training.train(data, tmp_path / "a.pt", training.TrainConfig(steps=4, **EMA), fp16=False)
+    training.train(data, tmp_path / "b.pt", training.TrainConfig(steps=2, **EMA), fp16=False)
+    resumed = training.train(data, tmp_path / "b.pt", training.TrainConfig(steps=4, **EMA), resume=True, fp16=False)
+    assert [h["loss_g"] for h in resumed.history] == [h["loss_g"] for h in straight.history]
+    for k, v in straight.G_ema.state_dict().items():
+        assert torch.equal(resumed.G_ema.state_dict()[k], v), k
+
+
+def test_gan_resume_refuses_a_checkpoint_of_another_design(tiny_data, tmp_path):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    training.train(data, tmp_path / "a.pt", training.TrainConfig(steps=1, **TINY), fp16=False)
+    wider = {**TINY, "channels": (16, 8, 8, 8)}
+    with pytest.raises(InputFileError, match=r"a.pt.ckpt: checkpoint was trained with channels=\(8, 8, 8, 8\), this run has \(16, 8, 8, 8\)"):
+        training.train(data, tmp_path / "a.pt", training.TrainConfig(steps=2, **wider), resume=True)
+    with pytest.raises(InputFileError, match="ema_decay"):
+        training.train(data, tmp_path / "a.pt", training.TrainConfig(steps=2, **EMA), resume=True)
+
+
+def test_gan_monitor_records_history_without_changing_training(tiny_data, tmp_path):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    calls = []
+
+    def monitor(trainer):
+        calls.append(trainer.step_count)
+        torch.randn(1000)  # consuming random numbers here must not change the training run
+        return {"score": float(trainer.step_count)}
+
+    plain = training.train(data, tmp_path / "p.pt", training.TrainConfig(steps=4, **EMA), fp16=False)
+    watched = training.train(data, tmp_path / "m.pt", training.TrainConfig(steps=4, **EMA), fp16=False,
+                             monitor=monitor, monitor_every=2)
+    assert calls == [2, 4]
+    assert watched.fidelity == [{"step": 2.0, "score": 2.0}, {"step": 4.0, "score": 4.0}]
+    for k, v in plain.G_ema.state_dict().items():
+        assert torch.equal(watched.G_ema.state_dict()[k], v), k
+    # the records travel with the checkpoint
+    resumed = training.Trainer(data, training.TrainConfig(steps=4, **EMA))
+    resumed.load_checkpoint(training.checkpoint_path_for(tmp_path / "m.pt"))
+    assert resumed.fidelity == watched.fidelity
+
+
+def test_gan_fidelity_monitor_scores_a_trainer_against_a_reference(tiny_data):
+    from electroforge.plugins.gan.fidelity import TARGETS, FidelityMonitor
+
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    trainer = training.Trainer(data, training.TrainConfig(**EMA))
+    trainer.step()
+    points = [{"am_mass_fraction": 0.9, "porosity": 0.4, "binder_adhesion": 0.5}]
+    mon = FidelityMonitor(ProceduralGenerator(), points, size=16, seeds=1, ref_seeds=1, calibration_size=16, r_max=6)
+    rec = mon(trainer)
+    assert {"score", "raw_score", "vf_abs", "s2_abs", "chord_active_rel"} <= set(rec)
+    assert all(k in TARGETS or k.endswith("score") for k in (k.removeprefix("raw_") for k in rec))
+    assert rec["score"] > 0 and mon.noise_floor["score"] >= 0
+    # a generator that returns the reference's own volumes scores 0
+    proc = ProceduralGenerator()
+
+    class Copy:
+        def generate(self, params, shape, seed):
+            return proc.generate(params, shape, seed=10_000 + seed)
+
+    assert mon.evaluate(Copy())["score"] == 0.0

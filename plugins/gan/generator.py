@@ -66,15 +66,27 @@ class GanGenerator:
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto", voxel_size_m: float | None = None,
                  allow_extrapolation: bool = False):
+        self.weights = Path(weights) if weights is not None else SHIPPED_WEIGHTS
+        self._setup(load_weights(self.weights), device, voxel_size_m, allow_extrapolation)
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any], device: str = "cpu", name: str = "<in memory>",
+                     allow_extrapolation: bool = False) -> "GanGenerator":
+        """A generator from an in-memory payload (``training.weights_payload``), e.g. to score a
+        generator during training without writing a file."""
+        self = cls.__new__(cls)
+        self.weights = Path(name)
+        self._setup(payload, device, None, allow_extrapolation)
+        return self
+
+    def _setup(self, payload: Mapping[str, Any], device: str, voxel_size_m: float | None, allow_extrapolation: bool):
         import torch
 
         from electroforge.plugins.gan.nets import CondGenerator3D
         from electroforge.plugins.gan.training import pick_device
 
-        self.weights = Path(weights) if weights is not None else SHIPPED_WEIGHTS
         self.device = str(device)
         self.allow_extrapolation = bool(allow_extrapolation)
-        payload = load_weights(self.weights)
         self.param_names: tuple[str, ...] = tuple(payload["param_names"])
         self.parameters = {k: (float(v[0]), float(v[1])) for k, v in payload["bounds"].items()}
         self.phases = tuple(payload["phases"])

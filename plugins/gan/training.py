@@ -56,6 +56,8 @@ class TrainingSet:
     bounds: dict[str, tuple[float, float]]
     voxel_size_m: float
     phases: tuple[str, ...] = ("pore", "active", "binder")
+    files: tuple[str, ...] = ()
+    """Image file names, one per volume (for error messages; may be empty)."""
 
     @property
     def scaled(self) -> np.ndarray:
@@ -69,8 +71,18 @@ class TrainingSet:
         return np.stack([np.bincount(v.ravel(), minlength=n)[:n] / v.size for v in self.volumes])
 
 
-def load_training_set(images: str | Path, labels_csv: str | Path, voxel_size_m: float | None = None) -> TrainingSet:
-    """Read the labels CSV and the images it names; errors name the file, row or column."""
+def load_training_set(images: str | Path, labels_csv: str | Path, voxel_size_m: float | None = None,
+                      tile: int | None = None) -> TrainingSet:
+    """Read the labels CSV and the images it names.
+
+    Raises :class:`~electroforge.errors.InputFileError` with a one-line message naming the file,
+    CSV row or value when: the folder or CSV is missing; the CSV has no rows, no ``file`` column,
+    no parameter column or a non-numeric value; a row names an image that does not exist or has
+    an unknown suffix; fewer than two images are listed (a conditional generator needs at least
+    two parameter points); an image's voxel size differs from the first image's (unless
+    ``voxel_size_m`` is given, which overrides every file's own); an image's phases differ; or,
+    when ``tile`` is given, an image has an edge shorter than the training tile.
+    """
     from electroforge.imageio import read_microstructure
 
     images, labels_csv = Path(images), Path(labels_csv)
@@ -88,26 +100,45 @@ def load_training_set(images: str | Path, labels_csv: str | Path, voxel_size_m: 
     names = tuple(h for h in header if h != "file")
     if not names:
         raise InputFileError(f"{labels_csv}: no parameter columns besides 'file'")
-    vols, vals, voxel = [], [], voxel_size_m
+    if len(rows) < 2:
+        raise InputFileError(
+            f"{labels_csv}: only one image ({rows[0]['file']}); training a conditional generator needs images "
+            "at two or more parameter points (e.g. the corners of the parameter cube)"
+        )
+    vols, vals, files = [], [], []
+    voxel0 = None
     phases = None
     for i, row in enumerate(rows, start=2):
-        path = images / str(row["file"]).strip()
+        fname = str(row["file"] or "").strip()
+        path = images / fname
         try:
             vals.append([float(row[n]) for n in names])
         except (TypeError, ValueError):
             raise InputFileError(f"{labels_csv}:{i}: parameter values must be numbers ({dict(row)})") from None
+        if not all(math.isfinite(v) for v in vals[-1]):
+            raise InputFileError(f"{labels_csv}:{i}: parameter values must be finite ({dict(row)})")
         if path.suffix.lower() not in IMAGE_SUFFIXES:
-            raise InputFileError(f"{labels_csv}:{i}: {path.name} is not one of {', '.join(IMAGE_SUFFIXES)}")
-        ms = read_microstructure(path, voxel_size_m=voxel)
-        if voxel is None:
-            voxel = ms.voxel_size_m
+            raise InputFileError(f"{labels_csv}:{i}: {fname!r} is not one of {', '.join(IMAGE_SUFFIXES)}")
+        if not path.is_file():
+            raise InputFileError(f"{labels_csv}:{i}: names {fname}, which is not in {images}")
+        ms = read_microstructure(path, voxel_size_m=voxel_size_m)
+        if voxel0 is None:
+            voxel0, first = ms.voxel_size_m, path.name
+        elif not math.isclose(ms.voxel_size_m, voxel0, rel_tol=1e-6):
+            raise InputFileError(
+                f"{path}: voxel size {ms.voxel_size_m * 1e6:g} um differs from {first}'s {voxel0 * 1e6:g} um "
+                "(resample the images to one voxel size, or pass --voxel-size to override the files' own)"
+            )
         phases = phases or ms.phases
         if ms.phases != phases:
             raise InputFileError(f"{path}: phases {ms.phases} differ from the first image's {phases}")
+        if tile is not None and min(ms.shape) < int(tile):
+            raise InputFileError(f"{path}: shape {ms.shape} has an edge shorter than the {int(tile)}-voxel training tile")
         vols.append(np.asarray(ms.labels))
+        files.append(fname)
     params = np.asarray(vals, dtype=float)
     bounds = {n: (float(params[:, j].min()), float(params[:, j].max())) for j, n in enumerate(names)}
-    return TrainingSet(vols, params, names, bounds, float(voxel or 4e-7), tuple(phases))
+    return TrainingSet(vols, params, names, bounds, float(voxel0), tuple(phases), tuple(files))
 
 
 @attrs.frozen
@@ -131,14 +162,30 @@ class TrainConfig:
     device: str = "auto"
     calibration_size: int = 64
     """Edge of the volumes used to calibrate the argmax phase offsets at the end (0: no calibration)."""
+    ema_decay: float = 0.0
+    """Exponential moving average of the generator weights, ``w_ema <- d w_ema + (1 - d) w`` after
+    every generator update, with ``d = min(ema_decay, (1 + n) / (10 + n))`` at update ``n`` so the
+    average forgets the initial weights quickly (0: off). With it on, the exported weights are the
+    average's; batch-norm statistics are the live network's."""
+    lr_half_life_steps: int = 0
+    """Learning rate ``lr * 0.5 ** (step / half_life)`` for both optimisers (0: constant). A
+    function of the step count only, so a resumed run follows the same schedule."""
 
     def __attrs_post_init__(self):
         for name in ("steps", "tile", "batch", "slices_per_axis", "critic_iters", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ValidationError(f"training option {name}={getattr(self, name)!r} must be >= 1")
+        if not 0.0 <= float(self.ema_decay) < 1.0:
+            raise ValidationError(f"training option ema_decay={self.ema_decay!r} must lie in [0, 1)")
+        if int(self.lr_half_life_steps) < 0:
+            raise ValidationError(f"training option lr_half_life_steps={self.lr_half_life_steps!r} must be >= 0")
         stages = len(self.channels)
         if self.tile % (2 ** stages):
             raise ValidationError(f"training option tile={self.tile} must be a multiple of {2 ** stages}")
+
+
+#: Config fields that fix the networks' shapes: a checkpoint resumes only with the same values.
+ARCHITECTURE_FIELDS = ("tile", "nz", "channels", "critic_channels")
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -159,13 +206,23 @@ class Trainer:
     def __init__(self, data: TrainingSet, config: TrainConfig):
         self.data, self.cfg = data, config
         self.device = pick_device(config.device)
-        small = [v.shape for v in data.volumes if min(v.shape) < config.tile]
-        if small:
-            raise ValidationError(f"training images {small[0]} are smaller than the {config.tile}³ training tile")
+        for i, v in enumerate(data.volumes):
+            if min(v.shape) < config.tile:
+                name = data.files[i] if i < len(data.files) else f"image {i}"
+                raise ValidationError(
+                    f"training image {name}: shape {tuple(v.shape)} has an edge shorter than the {config.tile}-voxel training tile"
+                )
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         n_par, n_ph = len(data.param_names), len(data.phases)
         self.G = CondGenerator3D(n_par, config.nz, config.channels, n_ph).to(self.device)
+        self.G_ema = None
+        if config.ema_decay > 0:
+            import copy
+
+            self.G_ema = copy.deepcopy(self.G).eval()
+            for p in self.G_ema.parameters():
+                p.requires_grad_(False)
         self.Ds = torch.nn.ModuleList(
             CondCritic2D(n_par, n_ph, config.tile, config.critic_channels) for _ in range(3)
         ).to(self.device)
@@ -177,6 +234,28 @@ class Trainer:
         self.fractions = torch.tensor(data.fractions(), dtype=torch.float32)
         self.step_count = 0
         self.history: list[dict[str, float]] = []
+        self.fidelity: list[dict[str, float]] = []
+        """Records of the training monitor (``train(monitor=...)``), one per evaluation."""
+
+    @property
+    def G_export(self) -> CondGenerator3D:
+        """The generator that is exported: the weight average when ``ema_decay > 0``."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    def learning_rate(self, step: int | None = None) -> float:
+        """The scheduled learning rate at ``step`` (default: the next update's)."""
+        n = self.step_count if step is None else step
+        hl = self.cfg.lr_half_life_steps
+        return self.cfg.lr * (0.5 ** (n / hl) if hl else 1.0)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # warm-up: the average forgets the random initial weights within the first ~10/(1-d) steps
+        d = min(self.cfg.ema_decay, (1.0 + self.step_count) / (10.0 + self.step_count))
+        for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            pe.mul_(d).add_(p.detach(), alpha=1.0 - d)
+        for be, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            be.copy_(b)  # batch-norm running statistics: the live network's
 
     # ------------------------------------------------------------------ data
     def _latent(self, b: int) -> torch.Tensor:
@@ -217,6 +296,10 @@ class Trainer:
     def step(self) -> dict[str, float]:
         cfg = self.cfg
         s = cfg.slices_per_axis
+        lr = self.learning_rate()
+        for opt in (self.optG, self.optD):
+            for group in opt.param_groups:
+                group["lr"] = lr
         d_losses, w_dists = [], []
         for _ in range(cfg.critic_iters):
             idx = self.rng.integers(0, len(self.volumes), cfg.batch)
@@ -250,6 +333,8 @@ class Trainer:
         loss_g = adv + cfg.vf_weight * vf_err
         loss_g.backward()
         self.optG.step()
+        if self.G_ema is not None:
+            self._update_ema()
         self.step_count += 1
         rec = {
             "step": float(self.step_count),
@@ -257,6 +342,7 @@ class Trainer:
             "loss_g": float(loss_g.detach()),
             "wasserstein": float(np.mean(w_dists)),
             "vf_rmse": float(math.sqrt(float(vf_err.detach()) / len(self.data.phases))),
+            "lr": lr,
         }
         self.history.append(rec)
         return rec
@@ -271,8 +357,10 @@ class Trainer:
             "Ds": self.Ds.state_dict(),
             "optG": self.optG.state_dict(),
             "optD": self.optD.state_dict(),
+            "G_ema": None if self.G_ema is None else self.G_ema.state_dict(),
             "step": self.step_count,
             "history": self.history,
+            "fidelity": self.fidelity,
             "torch_rng": torch.get_rng_state(),
             "numpy_rng": self.rng.bit_generator.state,
         }
@@ -295,12 +383,22 @@ class Trainer:
             raise InputFileError(
                 f"{path}: checkpoint parameters {st['meta']['param_names']} differ from the labels' {list(self.data.param_names)}"
             )
+        for field in ARCHITECTURE_FIELDS:
+            theirs, ours = st["config"].get(field), getattr(self.cfg, field)
+            if (tuple(theirs) if isinstance(theirs, (list, tuple)) else theirs) != ours:
+                raise InputFileError(f"{path}: checkpoint was trained with {field}={theirs!r}, this run has {ours!r}")
+        if (st.get("G_ema") is None) != (self.G_ema is None):
+            raise InputFileError(f"{path}: checkpoint ema_decay={st['config'].get('ema_decay', 0)!r} is incompatible "
+                                 f"with this run's {self.cfg.ema_decay!r} (both on or both off)")
         self.G.load_state_dict(st["G"])
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(st["G_ema"])
         self.Ds.load_state_dict(st["Ds"])
         self.optG.load_state_dict(st["optG"])
         self.optD.load_state_dict(st["optD"])
         self.step_count = int(st["step"])
         self.history = list(st["history"])
+        self.fidelity = list(st.get("fidelity", []))
         torch.set_rng_state(st["torch_rng"])
         self.rng.bit_generator.state = st["numpy_rng"]
 
@@ -331,10 +429,15 @@ def train(
     callback: Callable[[dict[str, float]], bool | None] | None = None,
     checkpoint: str | Path | None = None,
     fp16: bool = True,
+    monitor: Callable[[Trainer], Mapping[str, float]] | None = None,
+    monitor_every: int = 0,
 ) -> Trainer:
     """Train until ``config.steps`` generator updates (counted across resumes); export the weights.
 
     ``callback(record)`` sees each step's losses; returning True stops early (checkpointed).
+    ``monitor(trainer)``, when given, runs every ``monitor_every`` steps (before that step's
+    checkpoint) and its record, with ``step`` added, is appended to ``trainer.fidelity`` (kept in
+    the checkpoint). It runs under a forked torch RNG, so monitoring does not change training.
     """
     ckpt = Path(checkpoint) if checkpoint else checkpoint_path_for(weights_out)
     trainer = Trainer(data, config)
@@ -345,7 +448,10 @@ def train(
     trainer.G.train()
     while trainer.step_count < config.steps:
         rec = trainer.step()
-        if callback is not None and callback(rec):
+        stop = bool(callback is not None and callback(rec))
+        if monitor is not None and monitor_every and trainer.step_count % monitor_every == 0:
+            run_monitor(trainer, monitor)
+        if stop:
             break  # the caller asked to stop (e.g. a wall-time budget): checkpoint and export below
         if trainer.step_count % config.checkpoint_every == 0:
             trainer.save_checkpoint(ckpt)
@@ -356,8 +462,17 @@ def train(
     return trainer
 
 
+def run_monitor(trainer: Trainer, monitor: Callable[[Trainer], Mapping[str, float]]) -> dict[str, float]:
+    """Run ``monitor(trainer)`` without disturbing the training RNG; append and return its record."""
+    devices = [trainer.device.index or 0] if trainer.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        rec = {"step": float(trainer.step_count), **{k: float(v) for k, v in monitor(trainer).items()}}
+    trainer.fidelity.append(rec)
+    return rec
+
+
 def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, iters: int = 60,
-                            temperature: float = 0.05) -> dict[str, list]:
+                            temperature: float = 0.05, net: CondGenerator3D | None = None) -> dict[str, list]:
     """Fit logit offsets ``b(c) = W φ(c)`` (φ: full quadratic terms of the scaled condition) so
     that argmax labels reproduce the training fractions.
 
@@ -368,10 +483,12 @@ def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, it
     (iterative scaling of ``softmax((logits + b) / temperature)``, which tends to the argmax as the
     temperature falls; a plain log-ratio update on argmax counts oscillates), then fits the quadratic response surface by least squares
     (minimum-norm when there are fewer images than terms). It uses only the training images, so held-out points test it honestly.
+    ``net`` defaults to the exported generator (:attr:`Trainer.G_export`).
     """
-    G, dev = trainer.G, trainer.device
+    G, dev = (net if net is not None else trainer.G_export), trainer.device
     conds, offsets = [], []
     targets = trainer.fractions.numpy()
+    was_training = G.training
     G.eval()
     lat = max(1, size // G.tile)
     with torch.no_grad():
@@ -386,29 +503,34 @@ def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, it
                 b += temperature * (torch.log(f_t) - torch.log(f.clamp_min(1e-6)))[:, None]
             offsets.append((b[:, 0] - b[0, 0]).cpu().numpy())
             conds.append(trainer.cond[i].numpy())
-    G.train()
+    G.train(was_training)
     X = np.stack([quadratic_features(torch.tensor(c, dtype=torch.float64)).numpy() for c in conds])
     coef, *_ = np.linalg.lstsq(X, np.asarray(offsets), rcond=None)  # (n_features, n_phases)
     return {"features": "quadratic", "weight": coef.T.tolist()}
 
 
-def export_weights(trainer: Trainer, path: str | Path, fp16: bool = True, calibration: dict | None = None) -> Path:
-    """Write the inference file: generator weights (fp16 unless told otherwise), metadata and the
-    optional argmax phase-offset calibration (:func:`calibrate_phase_offsets`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sd = {k: (v.detach().cpu().half() if fp16 and v.is_floating_point() else v.detach().cpu())
-          for k, v in trainer.G.state_dict().items()}
-    payload = {
+def weights_payload(trainer: Trainer, fp16: bool = True, calibration: dict | None = None) -> dict[str, Any]:
+    """The inference payload (what :func:`export_weights` writes): the exported generator's
+    weights (fp16 unless told otherwise), metadata and the optional argmax calibration."""
+    sd = {k: (v.detach().cpu().half() if fp16 and v.is_floating_point() else v.detach().cpu().clone())
+          for k, v in trainer.G_export.state_dict().items()}
+    return {
         "format": WEIGHTS_FORMAT,
         **_meta(trainer.data, trainer.cfg),
         "steps": trainer.step_count,
+        "ema_decay": trainer.cfg.ema_decay,
         "phase_offsets": calibration,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "state_dict": sd,
     }
+
+
+def export_weights(trainer: Trainer, path: str | Path, fp16: bool = True, calibration: dict | None = None) -> Path:
+    """Write the inference file (:func:`weights_payload`) atomically; returns its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
+    torch.save(weights_payload(trainer, fp16=fp16, calibration=calibration), tmp)
     os.replace(tmp, path)
     return path
 
