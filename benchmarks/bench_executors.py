@@ -55,7 +55,7 @@ def main() -> None:
         heavy, tiny = load_config(heavy_path), load_config(tiny_path)
 
         print(f"# load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"# batch of 8 evaluations, {args.burn:g} CPU-s each (this machine: 2 cores, shared)")
+        print(f"# batch of 8 evaluations, {args.burn:g} CPU-s each (this machine: 2 cores, shared)")
         base_t, base_evs = timed(InProcessExecutor(heavy, get_registry()), jobs(8))
         print(f"in-process        : {base_t:6.2f} s  {8 / base_t * 60:6.1f} evaluations/min  ratio 1.00")
         results = {}

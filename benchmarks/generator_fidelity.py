@@ -24,7 +24,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 #: Held-out points in unit-cube coordinates (training used only 0, 0.5 and 1).

@@ -109,10 +109,20 @@ class AnodeCoating:
     """Graphite crystal density 2.26 g/cm³ (Chen2020's electrode density 1657 kg/m³ / 0.75 = 2209)."""
     specific_capacity_Ah_per_kg: float = 372.0
     """Theoretical LiC6, 372 mAh/g (cell normaliser); used when a simulator gives no own value."""
+    coating_density_kg_per_m3: float | None = None
+    """Dry coating density (graphite + binder + carbon, kg/m³) when known; ``None``: the graphite
+    alone (``active_volume_fraction x active_density``), i.e. a binder-free coating."""
 
     @property
     def capacity_Ah_per_m3_active(self) -> float:
         return self.active_density_kg_per_m3 * self.specific_capacity_Ah_per_kg
+
+    @property
+    def dry_density_kg_per_m3(self) -> float:
+        """Mass of dry coating per coating volume (kg/m³)."""
+        if self.coating_density_kg_per_m3 is not None:
+            return float(self.coating_density_kg_per_m3)
+        return self.active_volume_fraction * self.active_density_kg_per_m3
 
 
 @attrs.frozen
@@ -134,6 +144,25 @@ class LayerStack:
     electrolyte_density_kg_per_m3: float = 1200.0
     """1 M LiPF6 in EC:EMC, ~1.2 g/cm³ (assumption; fills every pore of coatings and separator)."""
 
+
+# ------------------------------------------------------------------ the Tesla 4680 (first generation)
+#: Sources of the 4680 preset, cited field by field in :data:`TESLA_4680`.
+ANK2023 = ("Ank et al., J. Electrochem. Soc. 170, 120536 (2023), doi 10.1149/1945-7111/ad14d0 "
+           "(teardown of a first-generation Tesla 4680; parameterised as BattMo's "
+           "'tesla_4680_before_calibration' set)")
+
+#: The teardown cell's graphite anode (Ank 2023): dry coating density 1.55 g/cm³ of 94 wt%
+#: graphite (2.24 g/cm³), 3 wt% carbon black (1.05 g/cm³), 3 wt% CMC binder (1.60 g/cm³), so the
+#: graphite fills 1550 x 0.94 / 2240 = 0.650 of the coating, the additives 0.073, the pores 0.276.
+TESLA_4680_ANODE = AnodeCoating(porosity=0.276, active_volume_fraction=0.650, active_density_kg_per_m3=2240.0,
+                                coating_density_kg_per_m3=1550.0)
+
+#: The teardown cell's foils and separator (Ank 2023): 10 µm aluminium and copper foils, a 10 µm
+#: separator of porosity 0.47; separator areal mass 5.4 g/m² = 10 µm x (1 - 0.47) x 1.01 g/cm³
+#: (the parameter set's separator density taken as the film's skeletal density).
+TESLA_4680_STACK = LayerStack(separator_thickness_m=10e-6, separator_porosity=0.47,
+                              separator_areal_mass_kg_per_m2=0.0054, al_foil_thickness_m=10e-6,
+                              al_density_kg_per_m3=2700.0, cu_foil_thickness_m=10e-6)
 
 # ------------------------------------------------------------------ layout (result)
 @attrs.frozen
@@ -232,72 +261,133 @@ class HalfCell:
 
 
 #: Named cylindrical formats: keyword arguments of :class:`Cylindrical`.
-CYLINDRICAL_PRESETS: dict[str, dict[str, float]] = {
-    # Tesla 4680 (Ank et al., J. Electrochem. Soc. 2023, doi 10.1149/1945-7111/ad14d0):
-    # 46 mm x 80 mm, can wall ~0.6 mm (teardown reports), two separators, no mandrel.
-    "4680": dict(can_diameter_m=0.046, can_height_m=0.080, can_wall_m=0.0006),
+CYLINDRICAL_PRESETS: dict[str, dict[str, Any]] = {
+    # Tesla 4680, first generation. Every number is cited in docs/cell-simulator.md ("The 4680").
+    "4680": dict(
+        can_diameter_m=0.046, can_height_m=0.080,      # the format's name: 46 mm x 80 mm
+        can_wall_m=0.0006,                             # 0.6 mm steel wall (teardowns, Ank 2023)
+        can_end_m=0.0006,                              # bottom and lid discs: as the wall (assumption)
+        jelly_roll_diameter_m=0.0445,                  # roll outer radius 22.25 mm (Ank 2023)
+        core_diameter_m=0.005,                         # central hole radius 2.5 mm (Ank 2023)
+        electrode_height_m=0.071,                      # coated cathode height 71 mm (Ank 2023)
+        anode_overhang_width_m=0.001,                  # anode 1 mm wider per edge (assumption, typical 0.5-2 mm)
+        anode_overhang_length_m=0.02,                  # anode 10 mm longer at each end (assumption)
+        separator_overhang_width_m=0.001,              # separator 1 mm beyond the anode per edge (assumption)
+        foil_edge_m=0.0025,                            # uncoated tabless foil edge per foil (fits the 78.8 mm inner height)
+        collector_plates_mass_kg=0.006,                # Al + Ni-plated steel plates, 44 mm discs (estimate)
+        hardware_mass_kg=0.005,                        # terminal rivet, seals, insulators, vent (estimate)
+        electrolyte_excess_fraction=0.0,               # pores only (no published fill; real cells carry 5-15 % excess)
+        np_ratio=1.1,                                  # for designed cathodes; the teardown's own anode: TESLA_4680_ANODE
+        anode=TESLA_4680_ANODE, stack=TESLA_4680_STACK,
+    ),
     # 21700 (LG M50, the cell Chen2020 was fitted to): 21 mm x 70 mm, ~0.25 mm wall.
     "21700": dict(can_diameter_m=0.021, can_height_m=0.070, can_wall_m=0.00025, headspace_m=0.006,
                   hardware_mass_kg=0.004),
 }
 
 
+def _nonneg(instance, attribute, value):
+    if not (math.isfinite(value) and value >= 0):
+        raise ValidationError(f"Cylindrical.{attribute.name}={value!r}: must be a finite number >= 0")
+
+
+def _optional_positive(instance, attribute, value):
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ValidationError(f"Cylindrical.{attribute.name}={value!r}: must be a finite number > 0 (or None)")
+
+
 @attrs.frozen
 class Cylindrical:
     """A jelly roll wound into a cylindrical can.
 
-    Geometry (assumptions named): the roll fills the annulus between a central void of
-    ``core_diameter_m`` (the hole left by the winding pin; no mandrel) and the can's inner wall,
-    wound tightly with no clearance. Repeat unit of the winding::
+    Geometry: the roll fills the annulus between a central hole of ``core_diameter_m`` and a roll
+    diameter ``jelly_roll_diameter_m`` (default: the can's inner diameter, a tight fit). Repeat
+    unit of the winding::
 
         2 x cathode coating + Al foil + 2 x anode coating + Cu foil + 2 x separator
 
-    winding length = annulus area / repeat thickness (each turn of the spiral is one repeat unit),
-    coated height = can height - 2 x wall - ``headspace_m`` (caps, current-collector plates,
-    insulators and the uncoated foil edges of a tabless design), electrode area = 2 x winding
-    length x coated height (both sides of the cathode foil). The anode has the same area, no
-    overhang. Volume = the can's outer cylinder. Mass = coatings + foils + separators +
-    electrolyte in every pore + steel can (shell and two end discs of ``can_wall_m``) +
-    ``hardware_mass_kg``.
+    The winding length (of the anode, the longest electrode) is the arc length of the Archimedean
+    spiral through the annulus; the cathode is ``anode_overhang_length_m`` shorter and
+    ``2 x anode_overhang_width_m`` narrower than the anode, so that every cathode area faces
+    anode. Cathode coated height ``electrode_height_m`` (default: can height - 2 x wall -
+    ``headspace_m``); electrode area = 2 x cathode length x cathode height (both sides of the foil).
+
+    The anode coating per side holds ``np_ratio`` x the cathode's capacity per area, unless
+    ``anode_thickness_m`` fixes it (a teardown's measured anode).
+
+    Volume = the can's outer cylinder. Mass = cathode and anode coatings (the anode over its whole
+    area, overhang included) + foils (coated area + an uncoated ``foil_edge_m`` strip: the tabless
+    collector flags) + two separators (``separator_overhang_width_m`` beyond the anode) +
+    electrolyte in every pore x (1 + ``electrolyte_excess_fraction``) + steel can (wall
+    ``can_wall_m``, bottom and lid ``can_end_m``) + ``collector_plates_mass_kg`` +
+    ``hardware_mass_kg``. :meth:`layout` returns the mass breakdown.
     """
 
     can_diameter_m: float = 0.046
     can_height_m: float = 0.080
     can_wall_m: float = 0.0006
     core_diameter_m: float = 0.002
-    """Central void left by the winding pin: 2 mm (assumption; DESIGN.md: the 4680 has no mandrel)."""
+    """Central hole left by the winding pin (generic default 2 mm; the 4680 preset: 5 mm)."""
     headspace_m: float = 0.008
-    """Axial height without coating (assumption, 10% of an 80 mm can)."""
+    """Axial height without coating when ``electrode_height_m`` is None (generic: 10% of 80 mm)."""
     can_density_kg_per_m3: float = 7900.0
     """Nickel-plated steel."""
     hardware_mass_kg: float = 0.010
-    """Terminal, cap, collector plates, insulators, vent (assumption, ~3% of a 355 g 4680)."""
+    """Terminal, cap, insulators, vent (generic assumption, ~3% of a 355 g 4680)."""
     np_ratio: float = 1.1
-    """Anode / cathode capacity per area (DESIGN.md: 1.1 is typical)."""
+    """Anode / cathode capacity per area (1.1 is typical of graphite cells)."""
     anode: AnodeCoating = AnodeCoating()
     stack: LayerStack = LayerStack()
     name: str = "cylindrical"
     kind: str = "full"
+    jelly_roll_diameter_m: float | None = attrs.field(default=None, validator=_optional_positive)
+    """Outer diameter of the wound roll; None: the can's inner diameter."""
+    electrode_height_m: float | None = attrs.field(default=None, validator=_optional_positive)
+    """Coated height of the cathode; None: can height - 2 x wall - headspace."""
+    anode_overhang_width_m: float = attrs.field(default=0.0, validator=_nonneg)
+    anode_overhang_length_m: float = attrs.field(default=0.0, validator=_nonneg)
+    separator_overhang_width_m: float = attrs.field(default=0.0, validator=_nonneg)
+    foil_edge_m: float = attrs.field(default=0.0, validator=_nonneg)
+    can_end_m: float | None = attrs.field(default=None, validator=_optional_positive)
+    """Thickness of the can's bottom and lid discs; None: ``can_wall_m``."""
+    collector_plates_mass_kg: float = attrs.field(default=0.0, validator=_nonneg)
+    electrolyte_excess_fraction: float = attrs.field(default=0.0, validator=_nonneg)
+    anode_thickness_m: float | None = attrs.field(default=None, validator=_optional_positive)
+    """Anode coating per side, fixed (e.g. a teardown's); None: sized by ``np_ratio``."""
 
     def __attrs_post_init__(self):
         for field in ("can_diameter_m", "can_height_m", "can_wall_m", "can_density_kg_per_m3", "np_ratio"):
             v = getattr(self, field)
             if not (math.isfinite(v) and v > 0):
                 raise ValidationError(f"Cylindrical.{field}={v!r}: must be a finite number > 0")
-        if self.core_diameter_m < 0 or self.core_diameter_m >= self.inner_diameter_m:
+        if self.roll_diameter_m > self.inner_diameter_m:
             raise ValidationError(
-                f"Cylindrical.core_diameter_m={self.core_diameter_m!r}: must lie in [0, inner diameter "
-                f"{self.inner_diameter_m:g} m)")
-        if self.coated_height_m <= 0:
+                f"Cylindrical.jelly_roll_diameter_m={self.jelly_roll_diameter_m!r}: larger than the can's inner "
+                f"diameter {self.inner_diameter_m:g} m")
+        if self.core_diameter_m < 0 or self.core_diameter_m >= self.roll_diameter_m:
+            raise ValidationError(
+                f"Cylindrical.core_diameter_m={self.core_diameter_m!r}: must lie in [0, roll diameter "
+                f"{self.roll_diameter_m:g} m)")
+        if self.coated_height_m <= 0 or self.can_height_m - 2.0 * self.can_wall_m - self.headspace_m <= 0:
             raise ValidationError(
                 f"Cylindrical.headspace_m={self.headspace_m!r}: leaves no coated height in a "
                 f"{self.can_height_m:g} m can")
+        inner_height = self.can_height_m - 2.0 * self.end_thickness_m
+        if self.separator_height_m > inner_height:
+            raise ValidationError(
+                f"Cylindrical.electrode_height_m={self.electrode_height_m!r}: with its overhangs the roll is "
+                f"{self.separator_height_m * 1e3:.1f} mm high, more than the can's inner {inner_height * 1e3:.1f} mm")
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> Cylindrical:
         """A named format (``"4680"``, ``"21700"``) with optional field overrides."""
         if name not in CYLINDRICAL_PRESETS:
             raise ValidationError(f"cylindrical format {name!r}: unknown; known: {', '.join(CYLINDRICAL_PRESETS)}")
+        fields = {f.name for f in attrs.fields(cls)}
+        for key in overrides:
+            if key not in fields:
+                raise ValidationError(f"cylindrical format {name!r}: unknown option {key!r}; "
+                                      f"known: {', '.join(sorted(fields - {'name', 'kind'}))}")
         return cls(**{**CYLINDRICAL_PRESETS[name], "name": name, **overrides})
 
     # geometry of the can -------------------------------------------------------
@@ -306,13 +396,32 @@ class Cylindrical:
         return self.can_diameter_m - 2.0 * self.can_wall_m
 
     @property
+    def roll_diameter_m(self) -> float:
+        return self.inner_diameter_m if self.jelly_roll_diameter_m is None else float(self.jelly_roll_diameter_m)
+
+    @property
+    def end_thickness_m(self) -> float:
+        return self.can_wall_m if self.can_end_m is None else float(self.can_end_m)
+
+    @property
     def annulus_area_m2(self) -> float:
         """Cross-section available to the jelly roll (m²)."""
-        return math.pi / 4.0 * (self.inner_diameter_m**2 - self.core_diameter_m**2)
+        return math.pi / 4.0 * (self.roll_diameter_m**2 - self.core_diameter_m**2)
 
     @property
     def coated_height_m(self) -> float:
+        """Coated height of the cathode (m)."""
+        if self.electrode_height_m is not None:
+            return float(self.electrode_height_m)
         return self.can_height_m - 2.0 * self.can_wall_m - self.headspace_m
+
+    @property
+    def anode_height_m(self) -> float:
+        return self.coated_height_m + 2.0 * self.anode_overhang_width_m
+
+    @property
+    def separator_height_m(self) -> float:
+        return self.anode_height_m + 2.0 * self.separator_overhang_width_m
 
     @property
     def volume_m3(self) -> float:
@@ -321,9 +430,12 @@ class Cylindrical:
 
     @property
     def can_mass_kg(self) -> float:
+        """Steel of the side wall and of the bottom and lid discs."""
         r_o, r_i = self.can_diameter_m / 2.0, self.inner_diameter_m / 2.0
-        steel = math.pi * (r_o**2 * self.can_height_m - r_i**2 * (self.can_height_m - 2.0 * self.can_wall_m))
-        return steel * self.can_density_kg_per_m3
+        t_end = self.end_thickness_m
+        wall = math.pi * (r_o**2 - r_i**2) * (self.can_height_m - 2.0 * t_end)
+        ends = 2.0 * math.pi * r_o**2 * t_end
+        return (wall + ends) * self.can_density_kg_per_m3
 
     def repeat_thickness_m(self, cathode_thickness_m: float, anode_thickness_m: float) -> float:
         s = self.stack
@@ -334,12 +446,13 @@ class Cylindrical:
         """Length of the jelly roll: arc length of the Archimedean spiral r = r_core + b·θ.
 
         One turn adds one repeat thickness to the radius (b = repeat / 2π); the spiral runs from
-        the core to the can's inner wall. Its length is (1/b)∫ sqrt(r² + b²) dr over [r_core, r_in],
-        which equals annulus area / repeat thickness to within (b/r)², i.e. far better than 0.1%.
+        the core to the roll's outer radius. Its length is (1/b)∫ sqrt(r² + b²) dr over
+        [r_core, r_roll], which equals annulus area / repeat thickness to within (b/r)², i.e. far
+        better than 0.1%.
         """
         if not (math.isfinite(repeat_thickness_m) and repeat_thickness_m > 0):
             raise ValidationError(f"repeat thickness {repeat_thickness_m!r} m: must be a finite number > 0")
-        r0, r1 = self.core_diameter_m / 2.0, self.inner_diameter_m / 2.0
+        r0, r1 = self.core_diameter_m / 2.0, self.roll_diameter_m / 2.0
         if repeat_thickness_m > r1 - r0:
             raise ValidationError(
                 f"{self.name}: one winding repeat of {repeat_thickness_m * 1e6:.0f} µm does not fit the "
@@ -352,9 +465,12 @@ class Cylindrical:
 
         return (F(r1) - F(r0)) / b
 
-    def anode_thickness_m(self, cathode_areal_capacity_Ah_per_m2: float,
-                          anode_capacity_Ah_per_m3: float | None = None) -> float:
-        """Anode coating per side holding ``np_ratio`` x the cathode's capacity per area."""
+    def sized_anode_thickness_m(self, cathode_areal_capacity_Ah_per_m2: float,
+                                anode_capacity_Ah_per_m3: float | None = None) -> float:
+        """Anode coating per side: the fixed ``anode_thickness_m``, else ``np_ratio`` x the cathode's
+        capacity per area over the anode's capacity per m³ of coating."""
+        if self.anode_thickness_m is not None:
+            return float(self.anode_thickness_m)
         cap = self.anode.capacity_Ah_per_m3_active if anode_capacity_Ah_per_m3 is None else anode_capacity_Ah_per_m3
         return self.np_ratio * cathode_areal_capacity_Ah_per_m2 / (self.anode.active_volume_fraction * cap)
 
@@ -368,21 +484,30 @@ class Cylindrical:
         372 mAh/g graphite at their densities).
         """
         L, loading, w, porosity, areal = _cathode_numbers(electrode, materials, cathode_capacity_Ah_per_m3)
-        L_n = self.anode_thickness_m(areal, anode_capacity_Ah_per_m3)
+        L_n = self.sized_anode_thickness_m(areal, anode_capacity_Ah_per_m3)
         repeat = self.repeat_thickness_m(L, L_n)
-        length = self.winding_length_m(repeat)
-        h = self.coated_height_m
-        area = 2.0 * length * h
+        length = self.winding_length_m(repeat)  # the anode's, the longest electrode
+        cathode_length = length - self.anode_overhang_length_m
+        if cathode_length <= 0:
+            raise ValidationError(
+                f"{self.name}: the {length:.3f} m winding is shorter than the anode overhang "
+                f"{self.anode_overhang_length_m:g} m")
+        h, h_n, h_s = self.coated_height_m, self.anode_height_m, self.separator_height_m
+        area = 2.0 * cathode_length * h
+        anode_area = 2.0 * length * h_n
+        separator_area = 2.0 * length * h_s  # two sheets
         s, an = self.stack, self.anode
+        pore_volume = (area * L * porosity + anode_area * L_n * an.porosity
+                       + separator_area * s.separator_thickness_m * s.separator_porosity)
         masses = {
             "cathode_coating": area * loading,
-            "anode_coating": area * L_n * an.active_volume_fraction * an.active_density_kg_per_m3,
-            "al_foil": length * h * s.al_foil_thickness_m * s.al_density_kg_per_m3,
-            "cu_foil": length * h * s.cu_foil_thickness_m * s.cu_density_kg_per_m3,
-            "separator": area * s.separator_areal_mass_kg_per_m2,
-            "electrolyte": s.electrolyte_density_kg_per_m3 * area * (
-                L * porosity + L_n * an.porosity + s.separator_thickness_m * s.separator_porosity),
+            "anode_coating": anode_area * L_n * an.dry_density_kg_per_m3,
+            "al_foil": cathode_length * (h + self.foil_edge_m) * s.al_foil_thickness_m * s.al_density_kg_per_m3,
+            "cu_foil": length * (h_n + self.foil_edge_m) * s.cu_foil_thickness_m * s.cu_density_kg_per_m3,
+            "separator": separator_area * s.separator_areal_mass_kg_per_m2,
+            "electrolyte": s.electrolyte_density_kg_per_m3 * pore_volume * (1.0 + self.electrolyte_excess_fraction),
             "can": self.can_mass_kg,
+            "collector_plates": self.collector_plates_mass_kg,
             "hardware": self.hardware_mass_kg,
         }
         return CellLayout(

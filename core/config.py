@@ -40,6 +40,7 @@ from typing import Any
 
 import attrs
 
+from electroforge._convert import to_dict
 from electroforge.design import DesignSpace, Parameter
 from electroforge.errors import InputFileError, ValidationError
 from electroforge.model import Performance, protocol_from_string
@@ -63,7 +64,7 @@ class ComponentSpec:
     """Which registered component to use and the keyword options to build it with."""
 
     name: str
-    options: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    options: Mapping[str, Any] = attrs.field(factory=dict, converter=to_dict)
 
 
 @attrs.frozen
@@ -72,7 +73,7 @@ class CampaignConfig:
 
     name: str
     space: DesignSpace
-    fixed: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
+    fixed: Mapping[str, float] = attrs.field(factory=dict, converter=to_dict)
     seed: int = 0
     budget: int = 20
     batch: int = 1
@@ -87,7 +88,7 @@ class CampaignConfig:
     characterizer: ComponentSpec = ComponentSpec("taufactor")
     simulator: ComponentSpec = ComponentSpec("pybamm")
     cell_format: str = "4680"
-    cell_options: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    cell_options: Mapping[str, Any] = attrs.field(factory=dict, converter=to_dict)
     optimizer: ComponentSpec = ComponentSpec("trieste")
     description: str = ""
     text: str = ""

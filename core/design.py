@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from electroforge._convert import to_tuple
 from electroforge.errors import ValidationError
 
 #: Which stage a parameter feeds: the generator (microstructure) or the cell (e.g. mass loading).
@@ -43,7 +44,7 @@ class Parameter:
 class DesignSpace:
     """An ordered box of parameters. Optimizers see it in the unit cube."""
 
-    parameters: tuple[Parameter, ...] = attrs.field(converter=tuple)
+    parameters: tuple[Parameter, ...] = attrs.field(converter=to_tuple)
 
     def __attrs_post_init__(self):
         if not self.parameters:

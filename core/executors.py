@@ -77,7 +77,7 @@ class InProcessExecutor:
 
 
 # ------------------------------------------------------------------ worker-side state
-_WORKER: dict[str, Any] = {}
+_WORKER: dict[Any, Any] = {}  # "config", "components", ("dask", key) -> per-process state
 
 
 def _limit_threads(threads: int) -> None:
@@ -343,7 +343,7 @@ class DaskExecutor:
         """
         import psutil
 
-        children = psutil.Process().children(recursive=True) if self._cluster is not None else []
+        children: list[Any] = psutil.Process().children(recursive=True) if self._cluster is not None else []
         if self._client is not None and self._futures:
             try:
                 self._client.cancel(self._futures)

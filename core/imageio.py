@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -122,7 +123,7 @@ def _check_declared_size(path: Path, shape, dtype) -> None:
 def _read_npy(path: Path):
     with open(path, "rb") as fh:
         version = np.lib.format.read_magic(fh)
-        shape, _, dtype = np.lib.format._read_array_header(fh, version)
+        shape, _, dtype = np.lib.format._read_array_header(fh, version)  # type: ignore[attr-defined]
     if dtype.hasobject:
         raise InputFileError(f"{path}: .npy holds Python objects; labels must be an integer array")
     if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > path.stat().st_size:
@@ -139,8 +140,8 @@ def _read_tiff(path: Path):
         series = tif.series[0]
         _check_declared_size(path, series.shape, series.dtype)
         arr = tif.asarray()
-        meta = {}
-        desc = tif.pages[0].tags.get("ImageDescription")
+        meta: dict[str, Any] = {}
+        desc = tif.pages[0].tags.get("ImageDescription")  # type: ignore[union-attr]
         if desc is not None:
             try:
                 parsed = json.loads(desc.value)
@@ -161,7 +162,7 @@ def _read_netcdf(path: Path):
             raise InputFileError(f"{path}: netCDF file has no 'labels' variable (has {list(ds.data_vars)})")
         _check_declared_size(path, ds["labels"].shape, ds["labels"].dtype)
         arr = ds["labels"].values
-        meta = {}
+        meta: dict[str, Any] = {}
         if "voxel_size_m" in ds.attrs:
             meta["voxel_size_m"] = float(ds.attrs["voxel_size_m"])
         if "phases" in ds.attrs:

@@ -2,17 +2,24 @@
 
 Values (documented choices, SI):
 
-* NMC811 bulk density 4.75 g/cm³ (crystallographic ~4.8; DESIGN.md quotes 4.7-4.8).
+* NMC811 (LiNi0.8Mn0.1Co0.1O2) bulk density 4.75 g/cm³ (crystallographic density from the
+  layered R-3m cell, ~4.75-4.8 g/cm³) and molar mass 97.28 g/mol (6.94 + 0.8 x 58.69 +
+  0.1 x 54.94 + 0.1 x 58.93 + 2 x 16.00). Together they fix how much lithium a cubic metre of
+  NMC811 can host: c_max = rho / M = 48.8 kmol/m³, i.e. F / M = 275.5 mAh/g per unit of
+  stoichiometry. A cell simulator uses this c_max so that the capacity per gram, per volume and
+  the mass it reports describe one material (see docs/cell-simulator.md).
 * Carbon-binder domain (CBD: carbon black + PVDF, including its own nano-porosity as an
-  effective solid) 1.9 g/cm³ (DESIGN.md: 1.8-2.0).
+  effective solid) 1.9 g/cm³ (carbon black ~1.8-2.0, PVDF 1.78 g/cm³).
 * Intrinsic electronic conductivities: NMC811 0.18 S/m (Chen2020's positive electrode value),
-  CBD 10 S/m (DESIGN.md: CBD ~10-100 S/m; we take the low end, a conservative carbon network).
+  CBD 10 S/m (CBD networks measure ~10-100 S/m; we take the low end, a conservative network).
 """
 from __future__ import annotations
 
 import attrs
 
 from electroforge.errors import ValidationError
+
+FARADAY_C_per_mol = 96485.33212
 
 
 @attrs.frozen
@@ -24,9 +31,26 @@ class CathodeMaterials:
     active_conductivity_S_per_m: float = 0.18
     cbd_conductivity_S_per_m: float = 10.0
     name: str = "NMC811"
+    active_molar_mass_kg_per_mol: float | None = None
+    """Molar mass of the lithiated active material (one Li per formula unit); ``None`` if unknown,
+    in which case a simulator keeps its parameter set's own maximum concentration."""
+
+    @property
+    def max_concentration_mol_per_m3(self) -> float | None:
+        """Lithium sites per volume of active material, rho / M (mol/m³); None without a molar mass."""
+        if self.active_molar_mass_kg_per_mol is None:
+            return None
+        return self.active_density_kg_per_m3 / self.active_molar_mass_kg_per_mol
+
+    @property
+    def theoretical_capacity_Ah_per_kg(self) -> float | None:
+        """F / M: one lithium per formula unit (NMC811: 275.5 Ah/kg); None without a molar mass."""
+        if self.active_molar_mass_kg_per_mol is None:
+            return None
+        return FARADAY_C_per_mol / 3600.0 / self.active_molar_mass_kg_per_mol
 
 
-NMC811 = CathodeMaterials()
+NMC811 = CathodeMaterials(active_molar_mass_kg_per_mol=0.09728)
 
 
 def solid_volume_fractions(

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from electroforge._convert import to_dict, to_tuple
 from electroforge.errors import ValidationError
 
 #: Default phase names for labels 0, 1, 2 of a generated cathode.
@@ -78,9 +79,9 @@ class Microstructure:
     """uint8 array of shape (nx, ny, nz); values index into ``phases``."""
     voxel_size_m: float = attrs.field(converter=float, validator=_finite_positive)
     """Edge length of one cubic voxel in metres (e.g. 4e-7 for 0.4 µm)."""
-    phases: tuple[str, ...] = attrs.field(default=DEFAULT_PHASES, converter=tuple)
+    phases: tuple[str, ...] = attrs.field(default=DEFAULT_PHASES, converter=to_tuple)
     """Phase names by label; at least one must be ``"pore"``."""
-    metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=to_dict)
     """Free-form provenance (generator name, parameters, seed, source file)."""
 
     @labels.validator
@@ -366,7 +367,7 @@ class Evaluation:
     objective: float = attrs.field(converter=float)
     status: str = attrs.field(validator=attrs.validators.in_((STATUS_OK, STATUS_FAILED)))
     metrics: Metrics | None = None
-    performances: Mapping[str, Performance] = attrs.field(factory=dict, converter=dict)
+    performances: Mapping[str, Performance] = attrs.field(factory=dict, converter=to_dict)
     """Protocol label (e.g. ``"10W"``) -> performance."""
     error: str = ""
     """One-line reason for a failure, prefixed with the stage/plugin that failed."""

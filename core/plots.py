@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 #: Colours by phase name (pore dark, active grey-blue, binder orange).
 PHASE_COLOURS = {"pore": "#1b1b2f", "active": "#8fa9c8", "binder": "#e07b39"}

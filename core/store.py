@@ -150,12 +150,12 @@ class CampaignStore:
 
         phases = sorted({p for e in evs if e.metrics for p in e.metrics.volume_fractions})
         for ph in phases:
-            data[f"vf_{ph}"] = ("evaluation", _col(evs, lambda e: e.metrics.volume_fractions.get(ph, np.nan)))
+            data[f"vf_{ph}"] = ("evaluation", _col(evs, lambda e, ph=ph: e.metrics.volume_fractions.get(ph, np.nan)))
         if any(e.metrics for e in evs):
             for f in METRIC_FIELDS:
-                data[f] = ("evaluation", _col(evs, lambda e: getattr(e.metrics, f)))
+                data[f] = ("evaluation", _col(evs, lambda e, f=f: getattr(e.metrics, f)))
         for key in sorted({k for e in evs if e.metrics for k in e.metrics.extras}):
-            data[f"metric_{key}"] = ("evaluation", _col(evs, lambda e: e.metrics.extras.get(key, np.nan)))
+            data[f"metric_{key}"] = ("evaluation", _col(evs, lambda e, key=key: e.metrics.extras.get(key, np.nan)))
 
         if nprot:
             for f in Performance.SCALARS:

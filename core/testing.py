@@ -189,8 +189,8 @@ def sample_microstructure(structure: str = "channels", shape: tuple[int, int, in
 # ============================================================================ generator
 def _generator_bounds(gen: Any, r: _Report) -> dict[str, tuple[float, float]]:
     bounds = getattr(gen, "parameters", None)
-    r.expect(isinstance(bounds, Mapping) and len(bounds) > 0,
-             f"parameters must be a non-empty mapping name -> (lower, upper), got {bounds!r}")
+    if not (isinstance(bounds, Mapping) and len(bounds) > 0):
+        raise r.fail(f"parameters must be a non-empty mapping name -> (lower, upper), got {bounds!r}")
     out = {}
     for k, b in bounds.items():
         try:
@@ -235,7 +235,7 @@ def _check_generator_shape(gen: Any, r: _Report, shape: tuple[int, int, int] = D
 def _check_generator_labels(gen: Any, r: _Report, shape: tuple[int, int, int] = DEFAULT_SHAPE, seed: int = 0) -> None:
     ms = _generated(gen, r, _centre(_generator_bounds(gen, r)), shape, seed, "centre")
     present = sorted(int(v) for v in np.unique(ms.labels))
-    r.expect(present and present[-1] < len(ms.phases),
+    r.expect(bool(present) and present[-1] < len(ms.phases),
              f"labels {present} are not all within the declared phases {ms.phases}")
     r.expect("pore" in ms.phases, f"phases {ms.phases} name no 'pore' phase")
 
@@ -272,7 +272,7 @@ def _check_generator_uncertainty(gen: Any, r: _Report, shape: tuple[int, int, in
     ms, u = out
     r.expect(isinstance(ms, Microstructure) and tuple(ms.shape) == tuple(shape),
              f"generate_with_uncertainty returned {ms!r} for shape {tuple(shape)}")
-    r.expect(isinstance(u, (int, float, np.floating)) and math.isfinite(u) and u >= 0,
+    r.expect(bool(isinstance(u, (int, float, np.floating)) and math.isfinite(u) and u >= 0),
              f"the relative uncertainty must be a finite float >= 0, got {u!r}")
 
 

@@ -14,7 +14,7 @@ import pytest
 from fakes.fakedist import config_text, install_fake_dist, on_path
 
 from electroforge.campaign import Campaign, CampaignStopped
-from electroforge.config import config_from_dict, load_config
+from electroforge.config import load_config
 from electroforge.errors import PluginError
 from electroforge.executors import WORKER_DIED, InProcessExecutor, ProcessPoolExecutor, make_executor
 from electroforge.registry import get_registry

@@ -6,7 +6,6 @@ traceback or a hang. docs/errors.md lists the messages.
 """
 from __future__ import annotations
 
-import io
 import tomllib
 
 import numpy as np

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 from scipy.integrate import trapezoid
 
@@ -86,29 +85,23 @@ def test_thicker_coating_more_capacity_at_low_rate_less_at_high_rate(sim, half):
 
 
 def test_half_cell_specific_capacity_at_c10(sim, half):
-    """NMC811 vs Li at 0.1C, 3.0-4.3 V.
-
-    Published: practical NMC811 delivers ~190-215 mAh/g at 0.1C in 3.0-4.3 V (e.g. Noh et al.,
-    J. Power Sources 233 (2013) 121: ~200 mAh/g); the theoretical capacity of LiNi0.8Mn0.1Co0.1O2
-    is F/M = 275.5 mAh/g. Chen2020's cathode holds c_max = 63104 mol/m³, which with the 4.75 g/cm³
-    density of electroforge.materials is more lithium per gram than real NMC811 carries, so the
-    model lands between the practical and the theoretical value (~258 mAh/g; see
-    docs/cell-simulator.md). We assert that physical range.
-    """
+    """NMC811 vs Li at 0.1C, 3.0-4.3 V: in the published practical range 195-215 mAh/g (Noh et al.,
+    J. Power Sources 233 (2013) 121: ~200 mAh/g), below the theoretical F/M = 275.5 mAh/g. The
+    positive c_max is NMC811's rho / M, so per gram and per volume describe one material
+    (tests/test_cell_validation.py holds the sourced checks)."""
     perf = sim.simulate(Electrode(chen_metrics(), thickness_m=75.6e-6), half, ConstantCurrent(0.1))
-    assert 180.0 <= perf.capacity_per_g_active_mAh <= 275.5
-    assert perf.voltage_V[0] == pytest.approx(4.28, abs=0.03)  # Chen2020's 100% SOC vs Li
+    assert 195.0 <= perf.capacity_per_g_active_mAh <= 215.0
+    assert perf.voltage_V[0] == pytest.approx(4.30, abs=0.02)  # charged to 4.3 V vs Li
 
 
 def test_4680_with_the_parameter_sets_electrode_energy_density(sim):
     """Tesla 4680 (gen 1), NMC811/graphite: 622 Wh/L, 232 Wh/kg (Ank et al., J. Electrochem. Soc.
-    2023, doi 10.1149/1945-7111/ad14d0). Our model winds an ideal, tight jelly roll (no clearance,
-    no anode overhang) of Chen2020's 5.5 mAh/cm² electrode and uses its full stoichiometry window,
-    so it lands above the teardown (~+30% Wh/L, ~+20% Wh/kg at 10 W); we accept -10%..+35%.
-    """
+    2023, doi 10.1149/1945-7111/ad14d0). Chen2020's own electrode (75.6 µm, porosity 0.335) is
+    thinner and more porous than the teardown's (87.5 µm, ~0.25), so it stores less per litre;
+    the teardown's own design is validated in tests/test_cell_validation.py. We accept ±15 %."""
     perf = sim.simulate(Electrode(chen_metrics(), thickness_m=75.6e-6), cell_from_name("4680"), ConstantPower(10.0))
-    assert 0.90 * 622 <= perf.energy_density_Wh_per_L <= 1.35 * 622
-    assert 0.90 * 232 <= perf.specific_energy_Wh_per_kg <= 1.35 * 232
+    assert 0.85 * 622 <= perf.energy_density_Wh_per_L <= 1.15 * 622
+    assert 0.85 * 232 <= perf.specific_energy_Wh_per_kg <= 1.15 * 232
     assert 3.5 < perf.energy_Wh / perf.capacity_Ah < 3.8  # mean voltage of NMC811/graphite
 
 

@@ -22,7 +22,7 @@ from electroforge.errors import ElectroforgeError
 try:  # typer >= 0.20 vendors click: its usage errors are not click.ClickException
     from typer._click.exceptions import ClickException as _TyperClickException
 except ImportError:  # pragma: no cover - older typer uses click itself
-    _TyperClickException = click.ClickException
+    _TyperClickException = click.ClickException  # type: ignore[misc,assignment]
 
 app = typer.Typer(
     name="electroforge",

@@ -31,7 +31,7 @@ def report(
         b = info["best"]
         params = ", ".join(f"{k}={v:.4g}" for k, v in b["params"].items())
         console.print(f"best: [bold]{b['objective']:.4g}[/] at {params}")
-    for name, f in info["files"].items():
+    for f in info["files"].values():
         console.print(f"wrote {f}")
 
 

@@ -7,6 +7,19 @@ stoichiometry windows (Chen 2020, Table VII) define the usable capacities:
 * positive NMC811 x in [0.2661, 0.9084] (100% -> 0% state of charge),
 * negative graphite x in [0.0279, 0.9014] (0% -> 100%).
 
+**One material.** The positive electrode's maximum concentration is the simulator's material's
+``rho / M`` (:mod:`electroforge.materials`; NMC811: 4750 kg/m³ / 0.09728 kg/mol = 48.8 kmol/m³),
+not Chen2020's 63104 mol/m³: with a 4.75 g/cm³ density, 63104 mol/m³ would be 356 mAh/g per unit
+stoichiometry, 29 % more lithium per gram than LiNi0.8Mn0.1Co0.1O2 can hold (F / M = 275.5 mAh/g).
+The stoichiometry window, the density used for the mass and the capacity per gram then describe
+the same material: the full-cell window gives 0.642 x 275.5 = 177 mAh/g, a half cell charged to
+4.3 V vs Li (x = 0.2613, where Chen2020's OCP is 4.30 V) gives ~200 mAh/g at 0.1C.
+
+**BPX.** ``parameter_set`` may also be the path of a Battery Parameter eXchange JSON file
+(https://bpxstandard.com, read by ``pybamm.ParameterValues.create_from_bpx``): its stoichiometry
+windows, cut-off voltages and maximum concentrations are used as the file gives them (the
+file describes its own material); the geometry is still the design's.
+
 What comes from the design (PyBaMM ``[input]`` parameters, no rebuild needed):
 
 * ``Positive electrode porosity`` and ``active material volume fraction`` <- metrics;
@@ -28,12 +41,15 @@ the cathode): x_n(100%) = 0.0279 + 0.8735 / (N/P).
 """
 from __future__ import annotations
 
+import json
 import os
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from electroforge.errors import PluginError
+from electroforge.errors import InputFileError, PluginError
 
 P = "Positive electrode "
 FARADAY_C_per_mol = 96485.33212
@@ -55,6 +71,14 @@ class ParameterSet:
     """Default discharge cut-off vs Li/Li+ of a half cell."""
     half_cell_upper_cutoff_V: float
     citation: str
+    half_cell_x_p_charged: float | None = None
+    """Positive stoichiometry of a half cell charged to ``half_cell_upper_cutoff_V`` at rest;
+    None: ``x_p_charged``."""
+    material_max_concentration: bool = True
+    """Replace the set's positive maximum concentration by the material's rho / M (see the module
+    docstring); False keeps the set's own (a BPX file)."""
+    bpx_path: str | None = None
+    """The BPX file this set was read from; None for a PyBaMM built-in set."""
 
     def window(self) -> tuple[float, float]:
         return self.x_p_discharged - self.x_p_charged, self.x_n_charged - self.x_n_discharged
@@ -69,6 +93,8 @@ PARAMETER_SETS: dict[str, ParameterSet] = {
         # 233 (2013) 121); the full cell's 4.2 V top of charge is ~4.28 V vs Li with Chen2020's OCPs.
         half_cell_lower_cutoff_V=3.0, half_cell_upper_cutoff_V=4.3,
         citation="Chen et al., J. Electrochem. Soc. 167, 080534 (2020), LG M50 NMC811/graphite-SiOx",
+        # x at which Chen2020's positive OCP equals 4.30 V (tests/test_pybamm.py checks it)
+        half_cell_x_p_charged=0.2613,
     ),
 }
 
@@ -94,19 +120,98 @@ def pybamm():
 
 
 def get_parameter_set(name: str) -> ParameterSet:
+    """A supported PyBaMM set by name, or a BPX file by path (``*.json`` or an existing file)."""
+    spec = str(name)
+    if spec in PARAMETER_SETS:
+        return PARAMETER_SETS[spec]
+    if spec.lower().endswith(".json") or Path(spec).is_file():
+        return bpx_parameter_set(spec)
+    raise PluginError(
+        f"cell simulator 'pybamm': parameter set {name!r} is not supported; use one of "
+        f"{', '.join(PARAMETER_SETS)} or the path of a BPX .json file"
+    ) from None
+
+
+def _bpx_field(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+
+
+def bpx_parameter_set(path: str | Path) -> ParameterSet:
+    """Read and validate a BPX file; errors are one line naming the file and the field.
+
+    The windows come from the file's ``Minimum/Maximum stoichiometry`` of each electrode
+    (positive: charged at the minimum), the cut-offs from ``Cell`` (the half-cell cut-offs are the
+    full cell's plus 0.1 V, the graphite potential at the ends of the window, as an approximation).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such BPX file")
     try:
-        return PARAMETER_SETS[name]
-    except KeyError:
-        raise PluginError(
-            f"cell simulator 'pybamm': parameter set {name!r} is not supported; use one of {', '.join(PARAMETER_SETS)}"
-        ) from None
+        raw = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{path}: cannot read the BPX file ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    try:
+        from bpx import parse_bpx_obj
+        from pydantic import ValidationError as PydanticError
+    except ImportError:  # pragma: no cover - bpx is a dependency
+        raise PluginError("cell simulator 'pybamm': reading BPX files needs the 'bpx' package") from None
+    try:
+        bpx = parse_bpx_obj(raw)
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        raise InputFileError(
+            f"{path}: BPX field {_bpx_field(first['loc'])!r}: {first['msg']}"
+            + (f" ({len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else "")) from None
+    except Exception as exc:  # the bpx parser raises plain errors for unparsable expressions
+        raise InputFileError(f"{path}: invalid BPX file: {' '.join(str(exc).split())[:300]}") from None
+    par = bpx.parameterisation
+    pos, neg, cell = par.positive_electrode, par.negative_electrode, par.cell
+    for side, electrode in (("Positive electrode", pos), ("Negative electrode", neg)):
+        if not hasattr(electrode, "minimum_stoichiometry"):
+            raise InputFileError(f"{path}: BPX field 'Parameterisation.{side}': blended electrodes are not supported")
+    return ParameterSet(
+        name=path.stem, x_p_charged=float(pos.minimum_stoichiometry), x_p_discharged=float(pos.maximum_stoichiometry),
+        x_n_discharged=float(neg.minimum_stoichiometry), x_n_charged=float(neg.maximum_stoichiometry),
+        lower_cutoff_V=float(cell.lower_voltage_cutoff), upper_cutoff_V=float(cell.upper_voltage_cutoff),
+        half_cell_lower_cutoff_V=float(cell.lower_voltage_cutoff) + 0.1,
+        half_cell_upper_cutoff_V=float(cell.upper_voltage_cutoff) + 0.1,
+        citation=f"BPX file {path} ({bpx.header.title})", material_max_concentration=False,
+        bpx_path=str(path.resolve()),
+    )
 
 
-def capacities_Ah_per_m3(pset: ParameterSet) -> tuple[float, float]:
+@lru_cache(maxsize=8)
+def _base_values(name: str, bpx_path: str | None):
+    pb = pybamm()
+    if bpx_path is None:
+        return pb.ParameterValues(name)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pb.ParameterValues.create_from_bpx(bpx_path)
+
+
+def base_parameter_values(pset: ParameterSet):
+    """A fresh copy of the set's PyBaMM ``ParameterValues`` (built-in by name, or from its BPX file)."""
+    return _base_values(pset.name, pset.bpx_path).copy()
+
+
+def positive_max_concentration(pset: ParameterSet, materials: Any = None) -> float:
+    """The positive maximum concentration used (mol/m³): the material's rho / M where the set asks
+    for it and the material knows its molar mass, else the set's own value."""
+    own = float(base_parameter_values(pset)["Maximum concentration in positive electrode [mol.m-3]"])
+    c = getattr(materials, "max_concentration_mol_per_m3", None) if pset.material_max_concentration else None
+    return own if c is None else float(c)
+
+
+def capacities_Ah_per_m3(pset: ParameterSet, materials: Any = None) -> tuple[float, float]:
     """Usable capacity per m³ of active material over the set's windows: (positive, negative)."""
-    pv = pybamm().ParameterValues(pset.name)
+    pv = base_parameter_values(pset)
     dxp, dxn = pset.window()
-    c_p = float(pv["Maximum concentration in positive electrode [mol.m-3]"])
+    c_p = positive_max_concentration(pset, materials)
     c_n = float(pv["Maximum concentration in negative electrode [mol.m-3]"])
     return c_p * FARADAY_C_per_mol * dxp / 3600.0, c_n * FARADAY_C_per_mol * dxn / 3600.0
 
@@ -114,13 +219,17 @@ def capacities_Ah_per_m3(pset: ParameterSet) -> tuple[float, float]:
 def parameter_values(pset: ParameterSet, *, half_cell: bool, drive: str, cathode_thickness_m: float,
                      particle_radius_m: float, area_m2: float, nominal_capacity_Ah: float,
                      anode_thickness_m: float = 0.0, np_ratio: float = 1.1,
-                     separator: Any = None):
+                     separator: Any = None, materials: Any = None, anode: Any = None):
     """ParameterValues for one geometry; design quantities are ``[input]`` (see module doc).
 
     ``drive``: ``"current"`` (input ``Current function [A]``) or ``"power"`` (input ``Power function [W]``).
+    ``materials``: the cathode material (its rho / M sets the positive maximum concentration, see
+    the module docstring); ``anode``: the cell's anode coating (its porosity and graphite fraction
+    replace the set's, so the anode PyBaMM simulates is the one the cell layout sized and weighed).
     """
     pb = pybamm()
-    pv = pb.ParameterValues(pset.name)
+    pv = base_parameter_values(pset)
+    c_p_max = positive_max_concentration(pset, materials)
     j0_original = pv[P + "exchange-current density [A.m-2]"]
 
     def j0_scaled(c_e, c_s_surf, c_s_max, T):
@@ -143,8 +252,10 @@ def parameter_values(pset: ParameterSet, *, half_cell: bool, drive: str, cathode
         "Electrode height [m]": 1.0,
         "Electrode width [m]": area_m2,
         "Nominal cell capacity [A.h]": nominal_capacity_Ah,
+        "Maximum concentration in positive electrode [mol.m-3]": c_p_max,
         "Initial concentration in positive electrode [mol.m-3]":
-            pset.x_p_charged * float(pv["Maximum concentration in positive electrode [mol.m-3]"]),
+            (pset.half_cell_x_p_charged if half_cell and pset.half_cell_x_p_charged is not None
+             else pset.x_p_charged) * c_p_max,
     }
     if separator is not None:
         update["Separator thickness [m]"] = separator.separator_thickness_m
@@ -162,6 +273,11 @@ def parameter_values(pset: ParameterSet, *, half_cell: bool, drive: str, cathode
         dxp, dxn = pset.window()
         c_n = float(pv["Maximum concentration in negative electrode [mol.m-3]"])
         update["Negative electrode thickness [m]"] = anode_thickness_m
+        if anode is not None:
+            update["Negative electrode porosity"] = float(anode.porosity)
+            update["Negative electrode active material volume fraction"] = float(anode.active_volume_fraction)
+            update["Negative electrode tortuosity factor (electrolyte)"] = float(anode.porosity) ** -0.5
+            update["Negative electrode tortuosity factor (electrode)"] = 1.0 - float(anode.porosity)
         update["Initial concentration in negative electrode [mol.m-3]"] = (pset.x_n_discharged + dxn / np_ratio) * c_n
     update.update({k: "[input]" for k in INPUT_NAMES})
     update["Current function [A]" if drive == "current" else "Power function [W]"] = "[input]"

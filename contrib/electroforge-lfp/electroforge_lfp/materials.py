@@ -27,7 +27,9 @@ PRADA2013_ANODE_ACTIVE_FRACTION = 0.58
 #: LFP cathode solids: LiFePO4 (carbon-coated) + electroforge's carbon-binder domain.
 LFP = CathodeMaterials(active_density_kg_per_m3=3600.0, cbd_density_kg_per_m3=NMC811.cbd_density_kg_per_m3,
                        active_conductivity_S_per_m=LFP_COATED_CONDUCTIVITY_S_PER_M,
-                       cbd_conductivity_S_per_m=NMC811.cbd_conductivity_S_per_m, name="LFP")
+                       cbd_conductivity_S_per_m=NMC811.cbd_conductivity_S_per_m, name="LFP",
+                       # LiFePO4 157.76 g/mol: rho / M = 22.8 kmol/m³, Prada2013's own c_max (22806)
+                       active_molar_mass_kg_per_mol=0.15776)
 
 #: PyBaMM's ``Prada2013`` with the stoichiometry windows electroforge needs.
 #: x_p 0.0038 (Prada2013's initial, charged state: 86.66 / 22806 mol/m³) -> 0.97, where the LFP

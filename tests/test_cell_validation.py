@@ -1,0 +1,114 @@
+"""The cell model against published cells: NMC811 in a half cell, and the Tesla 4680 teardown.
+
+Sources (also in docs/cell-simulator.md, "Validation"):
+
+* NMC811 vs Li, 0.1C, 3.0-4.3 V: practical capacity ~195-215 mAh/g (e.g. Noh et al., J. Power
+  Sources 233, 121 (2013): ~200 mAh/g for LiNi0.8Co0.1Mn0.1O2 at 0.1C, 3.0-4.3 V); theoretical
+  F / M = 275.5 mAh/g.
+* Tesla 4680, first generation: Ank et al., J. Electrochem. Soc. 170, 120536 (2023),
+  doi 10.1149/1945-7111/ad14d0: 355 g, 622 Wh/L, 232 Wh/kg, hence 82.7 Wh in the 0.1330 L can;
+  22.65 Ah and the electrode design below as parameterised from that teardown in BattMo's
+  ``tesla_4680_before_calibration`` set: cathode 87.5 µm per side at a coating density of
+  3.32 g/cm³ with 95 wt% NMC811; anode 131 µm per side (1.55 g/cm³, 94 wt% graphite); jelly roll
+  71 mm high between radii 2.5 and 22.25 mm; 10 µm foils and separator.
+"""
+from __future__ import annotations
+
+import pytest
+
+from electroforge.cells import cell_from_name
+from electroforge.materials import NMC811
+from electroforge.model import ConstantCurrent, Electrode, Metrics
+
+pytest.importorskip("pybamm")
+from electroforge.plugins.pybamm import parameters as params  # noqa: E402
+from electroforge.plugins.pybamm.simulator import PyBaMMSimulator  # noqa: E402
+
+PARTICLE_RADIUS_M = 5.22e-6
+
+#: Ank 2023 (as parameterised by BattMo): the teardown cell's figures.
+TEARDOWN = {"capacity_Ah": 22.65, "energy_Wh": 622.0 * 0.13295, "mass_g": 355.0,
+            "energy_density_Wh_per_L": 622.0, "specific_energy_Wh_per_kg": 232.0}
+
+
+def teardown_cathode() -> Electrode:
+    """87.5 µm per side, 3.32 g/cm³ coating, 95 wt% NMC811 (the rest CBD at 1.9 g/cm³)."""
+    rho, w = 3320.0, 0.95
+    eps_am = rho * w / NMC811.active_density_kg_per_m3
+    eps_cbd = rho * (1 - w) / NMC811.cbd_density_kg_per_m3
+    eps = 1.0 - eps_am - eps_cbd
+    metrics = Metrics(volume_fractions={"pore": eps, "active": eps_am, "binder": eps_cbd},
+                      specific_surface_area_per_m=3 * eps_am / PARTICLE_RADIUS_M, binder_coverage=0.0,
+                      tortuosity_factor=eps**-0.5, effective_conductivity_S_per_m=0.18)
+    return Electrode(metrics, thickness_m=87.5e-6, am_mass_fraction=w, particle_radius_m=PARTICLE_RADIUS_M)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return PyBaMMSimulator()
+
+
+def test_positive_electrode_is_one_material(sim):
+    """c_max = rho / M of NMC811: the capacity per gram over a window is F / M x window."""
+    c_max = params.positive_max_concentration(params.get_parameter_set("Chen2020"), NMC811)
+    assert c_max == pytest.approx(4750.0 / 0.09728)
+    assert NMC811.theoretical_capacity_Ah_per_kg == pytest.approx(275.5, abs=0.1)
+    cap_p, _ = params.capacities_Ah_per_m3(params.get_parameter_set("Chen2020"), NMC811)
+    window = 0.9084 - 0.2661
+    assert cap_p / NMC811.active_density_kg_per_m3 == pytest.approx(275.5 * window, rel=1e-3)
+
+
+def test_half_cell_starts_at_4p3_V_vs_li():
+    pv = params.base_parameter_values(params.get_parameter_set("Chen2020"))
+    import pybamm
+
+    ocp = pv["Positive electrode OCP [V]"]
+    x = params.PARAMETER_SETS["Chen2020"].half_cell_x_p_charged
+    assert float(ocp(pybamm.Scalar(x)).evaluate()) == pytest.approx(4.30, abs=0.002)
+
+
+def test_half_cell_nmc811_practical_capacity(sim):
+    """0.1C, 3.0-4.3 V vs Li: within the published practical range 195-215 mAh/g."""
+    cell = cell_from_name("half")
+    eps, am = 0.335, 0.665  # Chen2020's positive electrode
+    metrics = Metrics(volume_fractions={"pore": eps, "active": am}, specific_surface_area_per_m=3 * am / 5.22e-6,
+                      binder_coverage=0.0, tortuosity_factor=eps**-0.5, effective_conductivity_S_per_m=0.18)
+    perf = sim.simulate(Electrode(metrics, thickness_m=75.6e-6), cell, ConstantCurrent(0.1))
+    assert 195.0 <= perf.capacity_per_g_active_mAh <= 215.0
+    assert perf.voltage_V[0] == pytest.approx(4.30, abs=0.02)
+    assert perf.extras["reached_cutoff"] == 1.0  # ended at the cut-off or a saturated cathode surface
+
+
+@pytest.fixture(scope="module")
+def teardown_perf(sim):
+    cell = cell_from_name("4680", anode_thickness_m=131e-6)
+    return sim.layout(teardown_cathode(), cell), sim.simulate(teardown_cathode(), cell, ConstantCurrent(0.05))
+
+
+def test_4680_teardown_geometry(teardown_perf):
+    layout, _ = teardown_perf
+    # a tight winding of the teardown's layers in its 2.5-22.25 mm roll: 3.2 m, 0.45 m² of cathode
+    # (BattMo's 0.496 m² does not fit the roll with these thicknesses: docs/cell-simulator.md)
+    assert 3.1 < layout.winding_length_m < 3.3
+    assert 0.43 < layout.electrode_area_m2 < 0.50
+    assert layout.volume_L == pytest.approx(0.13295, rel=1e-3)
+    assert layout.mass_kg == pytest.approx(sum(layout.mass_breakdown_kg.values()))
+
+
+@pytest.mark.parametrize("figure", ["capacity_Ah", "energy_Wh", "energy_density_Wh_per_L"])
+def test_4680_teardown_within_5_percent(teardown_perf, figure):
+    """The teardown's electrode design in the 4680 preset at C/20 (near-equilibrium, where the
+    teardown's own 82.7 Wh / 22.65 Ah = 3.65 V mean voltage sits): within 5 % of Ank 2023."""
+    _, perf = teardown_perf
+    value = getattr(perf, figure)
+    assert value == pytest.approx(TEARDOWN[figure], rel=0.05), (figure, value, TEARDOWN[figure])
+
+
+def test_4680_teardown_mass_and_specific_energy(teardown_perf):
+    """Mass from the teardown's layers plus an estimated can and hardware (docs/cell-simulator.md):
+    the model is 5 % heavier than the 355 g cell (the housing estimate, 80 g, is the least certain
+    part), so Wh/kg lands ~7 % low. Asserted within 7 % / 10 %, the documented gap."""
+    layout, perf = teardown_perf
+    assert layout.mass_kg * 1e3 == pytest.approx(TEARDOWN["mass_g"], rel=0.07)
+    assert perf.specific_energy_Wh_per_kg == pytest.approx(TEARDOWN["specific_energy_Wh_per_kg"], rel=0.10)
+    assert perf.energy_Wh / perf.capacity_Ah == pytest.approx(3.65, abs=0.05)  # NMC811/graphite mean voltage
