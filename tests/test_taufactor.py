@@ -205,8 +205,8 @@ def test_in_place_sor_matches_taufactors_own_solve():
     from electroforge.plugins.taufactor.synthetic import synthetic_electrode
 
     ms = _ms(synthetic_electrode(32, radius_vox=3.0, seed=2), voxel=4e-7)
-    fast = TauFactorCharacterizer(threads=1).characterize(ms)
-    stock = TauFactorCharacterizer(threads=1, fast_sor=False).characterize(ms)
+    fast = TauFactorCharacterizer(threads=1, solver="sor").characterize(ms)
+    stock = TauFactorCharacterizer(threads=1, solver="taufactor").characterize(ms)
     assert fast.tortuosity_factor > 1.05
     assert fast.tortuosity_factor == pytest.approx(stock.tortuosity_factor, rel=1e-4)
     assert fast.effective_conductivity_S_per_m == pytest.approx(stock.effective_conductivity_S_per_m, rel=1e-4)
@@ -218,7 +218,7 @@ def test_unconverged_solve_is_flagged_not_hidden():
     from electroforge.plugins.taufactor.synthetic import synthetic_electrode
 
     ms = _ms(synthetic_electrode(32, radius_vox=3.0, seed=2), voxel=4e-7)
-    m = TauFactorCharacterizer(threads=1, iter_limit=100).characterize(ms)
+    m = TauFactorCharacterizer(threads=1, iter_limit=100, solver="sor").characterize(ms)
     assert m.extras["tortuosity_converged"] == 0.0 and m.extras["tortuosity_iterations"] == 100
     assert math.isfinite(m.tortuosity_factor) and m.tortuosity_factor >= 1.0
 

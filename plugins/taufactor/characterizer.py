@@ -6,9 +6,13 @@ Through-thickness is x (array axis 0). Computed per call to :meth:`TauFactorChar
 2. active-material surface area by marching cubes (unsmoothed), split by voxel-face counting into
    the part touching pore (``specific_surface_area_per_m``, 1/m, per electrode volume) and the
    part touching binder (``binder_coverage`` = binder faces / all non-active faces of the active phase);
-3. pore tortuosity factor with taufactor's binary ``Solver`` (D_eff/D = eps/tau);
-4. effective electronic conductivity (S/m) with taufactor's ``MultiPhaseSolver``, active material and
+3. pore tortuosity factor, taufactor's binary problem (D_eff/D = eps/tau);
+4. effective electronic conductivity (S/m), taufactor's multi-phase problem, active material and
    binder at their own intrinsic conductivities, pore (and any unknown phase) insulating.
+
+Both transport problems are solved by multigrid-preconditioned CG by default (``solver="multigrid"``,
+:mod:`~electroforge.plugins.taufactor.multigrid`; agrees with taufactor's SOR within its own
+convergence error, tested), or by taufactor's SOR (``"sor"``: in place; ``"taufactor"``: its ``solve``).
 
 Percolation is checked (face connectivity) **before** each solve: pores that do not connect the two
 x faces give ``tortuosity_factor = inf``; a solid that does not gives conductivity 0. Nothing is raised:
@@ -41,9 +45,10 @@ class TauFactorCharacterizer:
     * ``iter_limit``: iteration cap per solve (an unconverged solve is flagged in ``extras``);
     * ``threads``: torch CPU threads during the solves (default min(2, cores)); use 1 per worker
       process when several run on the same cores;
-    * ``fast_sor``: run taufactor's SOR iteration in place (same update and convergence test,
-      ~1.5-2x faster on the CPU; see :func:`~electroforge.plugins.taufactor.solvers.sor_in_place`);
-      ``False`` calls taufactor's own ``solve``.
+    * ``solver``: ``"multigrid"`` (default; multigrid CG, float32, stops when the estimated relative
+      error of the conductance is below ``rtol``, default 1e-4), ``"sor"`` (taufactor's SOR loop,
+      convergence by ``conv_crit`` / ``iter_limit``) or ``"taufactor"`` (taufactor's own ``solve``);
+    * ``fast_sor``: ``False`` is the same as ``solver="taufactor"`` (kept for old configs).
     """
 
     name = "taufactor"
@@ -57,6 +62,8 @@ class TauFactorCharacterizer:
         iter_limit: int = 10000,
         threads: int | None = None,
         fast_sor: bool = True,
+        solver: str = "multigrid",
+        rtol: float = 1e-4,
     ):
         for key, value in (("active_conductivity_S_per_m", active_conductivity_S_per_m),
                            ("binder_conductivity_S_per_m", binder_conductivity_S_per_m),
@@ -78,6 +85,12 @@ class TauFactorCharacterizer:
             raise ValidationError(f"taufactor: threads={threads!r} must be a whole number >= 1")
         self.threads = solvers.default_threads() if threads is None else int(threads)
         self.fast_sor = bool(fast_sor)
+        if solver not in solvers.METHODS:
+            raise ValidationError(f"taufactor: solver={solver!r} must be one of {', '.join(solvers.METHODS)}")
+        if not (isinstance(rtol, (int, float)) and 0 < rtol < 0.1):
+            raise ValidationError(f"taufactor: rtol={rtol!r} must lie in (0, 0.1), e.g. 1e-4")
+        self.solver = "taufactor" if not self.fast_sor else solver
+        self.rtol = float(rtol)
 
     # ------------------------------------------------------------------ public
     def characterize(self, microstructure: Microstructure) -> Metrics:
@@ -144,12 +157,17 @@ class TauFactorCharacterizer:
         return total * pore_share, coverage, total
 
     def _pore_tortuosity(self, mask, device):
-        frac = geometry.through_x_fraction(mask)
+        spanning = geometry.spanning_mask(mask)
+        total = int(mask.sum())
+        frac = float(spanning.sum()) / total if total else 0.0
         extras = {"pore_percolating_fraction": frac}
         if frac == 0.0:
             return math.inf, extras
-        res = solvers.binary_tortuosity(mask, device=device, conv_crit=self.conv_crit, iter_limit=self.iter_limit,
-                                        fast=self.fast_sor)
+        if self.solver == "multigrid":
+            res = solvers.multigrid_tortuosity(mask, device=device, rtol=self.rtol, spanning=spanning)
+        else:
+            res = solvers.binary_tortuosity(mask, device=device, conv_crit=self.conv_crit,
+                                            iter_limit=self.iter_limit, fast=self.solver == "sor")
         tau = res.tau
         if not (math.isfinite(tau) and tau > 0):
             return math.inf, extras  # the solver found no flux after all
@@ -157,6 +175,7 @@ class TauFactorCharacterizer:
             "tortuosity_factor_raw": tau,
             "tortuosity_iterations": float(res.iterations),
             "tortuosity_converged": float(res.converged),
+            "tortuosity_flux_spread": float(res.flux_spread),
         })
         return max(tau, 1.0), extras  # clip the tiny numerical undershoot of straight channels
 
@@ -169,16 +188,23 @@ class TauFactorCharacterizer:
         if binder is not None:
             image[labels == binder] = 2
             cond[2] = self.binder_conductivity_S_per_m
-        frac = geometry.through_x_fraction(image > 0)
+        solid = image > 0
+        spanning = geometry.spanning_mask(solid)
+        total = int(solid.sum())
+        frac = float(spanning.sum()) / total if total else 0.0
         extras = {"solid_percolating_fraction": frac}
         if frac == 0.0:
             return 0.0, extras
-        res = solvers.multiphase_conductivity(image, cond, device=device, conv_crit=self.conv_crit,
-                                              iter_limit=self.iter_limit, fast=self.fast_sor)
+        if self.solver == "multigrid":
+            res = solvers.multigrid_conductivity(image, cond, device=device, rtol=self.rtol, spanning=spanning)
+        else:
+            res = solvers.multiphase_conductivity(image, cond, device=device, conv_crit=self.conv_crit,
+                                                  iter_limit=self.iter_limit, fast=self.solver == "sor")
         sigma = res.d_eff if math.isfinite(res.d_eff) and res.d_eff > 0 else 0.0
         extras.update({
             "tortuosity_solid": res.tau if math.isfinite(res.tau) else math.inf,
             "conductivity_iterations": float(res.iterations),
             "conductivity_converged": float(res.converged),
+            "conductivity_flux_spread": float(res.flux_spread),
         })
         return sigma, extras

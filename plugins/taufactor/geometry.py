@@ -70,3 +70,22 @@ def surface_area_voxels(mask: np.ndarray) -> float:
         return 0.0
     verts, faces, _, _ = measure.marching_cubes(sub, 0.5, method="lewiner")
     return float(measure.mesh_surface_area(verts, faces))
+
+
+def spanning_mask(mask: np.ndarray) -> np.ndarray:
+    """The ``mask`` voxels in face-connected clusters that touch both x faces (the ones that carry current).
+
+    Clusters touching one x face or none carry no current in the steady state; removing them leaves the
+    effective transport coefficient unchanged and the linear system non-singular.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if not mask[0].any() or not mask[-1].any():
+        return np.zeros(mask.shape, dtype=bool)
+    lab, _ = ndi.label(mask, structure=_FACES)
+    spanning = np.intersect1d(np.unique(lab[0][mask[0]]), np.unique(lab[-1][mask[-1]]))
+    spanning = spanning[spanning > 0]
+    if spanning.size == 0:
+        return np.zeros(mask.shape, dtype=bool)
+    keep = np.zeros(int(lab.max()) + 1, dtype=bool)
+    keep[spanning] = True
+    return keep[lab]

@@ -1,4 +1,9 @@
-"""Thin, quiet wrappers around taufactor's steady-state solvers (through-thickness = axis 0).
+"""The steady-state transport solvers (through-thickness = axis 0): our multigrid CG and taufactor's SOR.
+
+Three methods, the same discretisation (taufactor's): ``"multigrid"`` (default;
+:mod:`electroforge.plugins.taufactor.multigrid`, multigrid-preconditioned CG in float32 on the
+current-carrying cluster, ~10-20x fewer operations than SOR), ``"sor"`` (taufactor's SOR loop run in
+place, :func:`sor_in_place`) and ``"taufactor"`` (taufactor's own ``solve``).
 
 taufactor prints progress and warnings ("Warning: not converged", "no percolating path") even
 with ``verbose=False``; every call here runs with stdout redirected and warnings caught, so the
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -28,6 +34,11 @@ class SolveResult:
     """Effective transport coefficient: eps/tau (binary) or sigma_eff in the units of ``cond`` (multi-phase)."""
     iterations: int
     converged: bool
+    flux_spread: float = float("nan")
+    """(max - min) / max of the current through the x layers at the end (taufactor's convergence measure)."""
+
+
+METHODS = ("multigrid", "sor", "taufactor")
 
 
 def resolve_device(device: str) -> str:
@@ -118,9 +129,99 @@ def sor_in_place(solver, conv_crit: float = 1e-2, iter_limit: int = 10000, multi
     return solver.tau
 
 
+def _harmonic_pairs(c, axis: int):
+    """Conductance of the faces between neighbours along ``axis``: 2 c_i c_j / (c_i + c_j) (0 if either is 0)."""
+    import torch
+
+    n = c.shape[axis]
+    a, b = c.narrow(axis, 0, n - 1), c.narrow(axis, 1, n - 1)
+    s = a + b
+    return torch.where(s > 0, 2 * a * b / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(s))
+
+
+DIRECT_FALLBACK_MAX_UNKNOWNS = 200_000
+
+
+def _conductance(problem, rtol, iter_limit, unknowns):
+    """Multigrid CG; if it has not converged after ``iter_limit`` iterations and the cluster is small
+    (barely percolating structures: tenuous, cheap to factorise), a sparse direct solve instead."""
+    from electroforge.plugins.taufactor import multigrid
+
+    res = multigrid.solve_conductance(*problem, rtol=rtol, max_iter=iter_limit, kcycle=True)
+    if not res.converged and unknowns <= DIRECT_FALLBACK_MAX_UNKNOWNS:
+        direct = multigrid.solve_conductance_direct(*problem)
+        res = attrs.evolve(direct, iterations=res.iterations)
+    return res
+
+
+def multigrid_tortuosity(mask: np.ndarray, device: str = "cpu", rtol: float = 1e-4, iter_limit: int = 100,
+                         spanning: np.ndarray | None = None) -> SolveResult:
+    """taufactor's binary problem solved by multigrid CG: tau = eps / D_rel with eps the total ``mask`` fraction.
+
+    Same discretisation as ``taufactor.Solver``: unit conductance between face neighbours of the
+    phase, conductance 2 from the first/last x layer to the potentials on the x faces (half a voxel
+    away), D_rel = current × nx / (ny nz) for a unit potential difference. ``spanning`` (the voxels in
+    clusters touching both x faces, :func:`~electroforge.plugins.taufactor.geometry.spanning_mask`)
+    is computed when not given. ``rtol``: relative accuracy aimed at for the conductance.
+    """
+    import torch
+
+    from electroforge.plugins.taufactor import geometry
+
+    mask = np.asarray(mask, dtype=bool)
+    if spanning is None:
+        spanning = geometry.spanning_mask(mask)
+    eps = float(mask.mean())
+    if not spanning.any():
+        return SolveResult(math.inf, 0.0, 0, True, 0.0)
+    nx, ny, nz = mask.shape
+    t = torch.from_numpy(spanning.astype(np.float32)).to(device)
+    res = _conductance((t[1:] * t[:-1], t[:, 1:] * t[:, :-1], t[:, :, 1:] * t[:, :, :-1], 2.0 * t[0], 2.0 * t[-1]),
+                       rtol, iter_limit, int(spanning.sum()))
+    d_rel = res.conductance * nx / (ny * nz)
+    tau = eps / d_rel if d_rel > 0 else math.inf
+    return SolveResult(tau, d_rel, res.iterations, res.converged, res.flux_spread)
+
+
+def multigrid_conductivity(labels: np.ndarray, cond: Mapping[int, float], device: str = "cpu",
+                           rtol: float = 1e-4, iter_limit: int = 100,
+                           spanning: np.ndarray | None = None) -> SolveResult:
+    """taufactor's multi-phase problem solved by multigrid CG; ``d_eff`` is sigma_eff in the units of ``cond``.
+
+    Same discretisation as ``taufactor.MultiPhaseSolver``: face neighbours exchange current through
+    the harmonic mean of their conductivities; the first/last x layer connects to the boundary
+    potential through a virtual layer of its own conductivity one voxel further out, so the potentials
+    are nx + 1 voxels apart; label 0 (and any label missing from ``cond``) insulates. ``tau`` is
+    taufactor's D_mean / D_eff with D_mean the volume-weighted mean conductivity.
+    """
+    import torch
+
+    from electroforge.plugins.taufactor import geometry
+
+    labels = np.asarray(labels)
+    c = np.zeros(labels.shape, dtype=np.float32)
+    d_mean = 0.0
+    for k, v in cond.items():
+        sel = labels == int(k)
+        c[sel] = float(v)
+        d_mean += float(sel.mean()) * float(v)
+    if spanning is None:
+        spanning = geometry.spanning_mask(c > 0)
+    c[~spanning] = 0.0
+    if not spanning.any():
+        return SolveResult(math.inf, 0.0, 0, True, 0.0)
+    nx, ny, nz = labels.shape
+    t = torch.from_numpy(c).to(device)
+    res = _conductance((_harmonic_pairs(t, 0), _harmonic_pairs(t, 1), _harmonic_pairs(t, 2), t[0], t[-1]),
+                       rtol, iter_limit, int(spanning.sum()))
+    sigma = res.conductance * (nx + 1) / (ny * nz)
+    tau = d_mean / sigma if sigma > 0 else math.inf
+    return SolveResult(tau, sigma, res.iterations, res.converged, res.flux_spread)
+
+
 def binary_tortuosity(mask: np.ndarray, device: str = "cpu", conv_crit: float = 1e-2,
                       iter_limit: int = 10000, fast: bool = True) -> SolveResult:
-    """Tortuosity factor of the ``mask`` phase through axis 0 (Dirichlet on the x faces, no flux on the sides).
+    """Tortuosity factor of the ``mask`` phase through axis 0 by taufactor's SOR (Dirichlet on the x faces, no flux on the sides).
 
     ``fast`` runs the same iteration through :func:`sor_in_place`; ``fast=False`` calls taufactor's ``solve``.
     """
@@ -137,11 +238,14 @@ def binary_tortuosity(mask: np.ndarray, device: str = "cpu", conv_crit: float = 
 
 def _result(solver, tau) -> SolveResult:
     """Read a finished taufactor solver (either kind) into a :class:`SolveResult`."""
+    flux = np.asarray(getattr(solver, "flux_1d", [[np.nan]]), dtype=float).ravel()
+    spread = float((flux.max() - flux.min()) / flux.max()) if flux.size and flux.max() > 0 else float("nan")
     return SolveResult(
         tau=float(np.atleast_1d(tau)[0]),
         d_eff=float(np.atleast_1d(solver.D_eff)[0]),
         iterations=int(solver.iter),
         converged=bool(solver.converged),
+        flux_spread=spread,
     )
 
 
