@@ -1,4 +1,4 @@
-"""The closed loop (DESIGN.md section 5): ask -> evaluate -> store -> tell, resumable.
+"""The closed loop (docs/campaigns.md): ask -> evaluate -> store -> tell, resumable.
 
 Batch ``b`` holds the evaluations with indices ``[b*q, min((b+1)*q, budget))``. After every
 evaluation the campaign file is rewritten atomically. ``resume`` rebuilds a fresh optimizer from the
@@ -16,14 +16,23 @@ waited for) and the exception propagates; the file on disk stays consistent.
 
 Executors (``workers``, ``scheduler``, ``dask_local``; see :mod:`electroforge.executors`) change
 where the evaluations run, not what they are.
+
+No display here: a caller observes the loop through ``progress`` (a :class:`CampaignProgress`,
+e.g. the command line's bar in :mod:`electroforge.cli.progress`) and ``on_evaluation``; plugins
+through the ``on_evaluation`` and ``on_campaign_end`` hooks, the latter receiving a frozen
+:class:`CampaignSummary`.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import attrs
+
+from electroforge.components import Optimizer, accepts_noise
 from electroforge.config import CampaignConfig
 from electroforge.errors import ElectroforgeError, InputFileError, PluginError
 from electroforge.executors import make_executor
@@ -38,15 +47,65 @@ class CampaignStopped(ElectroforgeError):
     """The campaign stopped early because too many evaluations failed (the message summarises)."""
 
 
+class CampaignProgress(Protocol):
+    """What observes a running campaign for display (the CLI's progress bar is one)."""
+
+    def start(self, existing: Iterable[Evaluation]) -> None:
+        """Called once before the loop with the evaluations already stored (a resume)."""
+
+    def update(self, evaluation: Evaluation) -> None:
+        """Called after each new evaluation is stored."""
+
+    def stop(self) -> None:
+        """Called once when the loop ends, however it ends."""
+
+
+#: How a campaign ended, in :attr:`CampaignSummary.status`.
+FINISHED, STOPPED, INTERRUPTED = "finished", "stopped", "interrupted"
+
+
+@attrs.frozen
+class CampaignSummary:
+    """What ``on_campaign_end`` receives: the end state of a campaign, frozen (nothing a plugin
+    does with it can change the campaign)."""
+
+    name: str
+    path: str
+    """The campaign file."""
+    config: CampaignConfig
+    status: str
+    """``"finished"``, ``"stopped"`` (too many failures, see ``stopped_reason``) or
+    ``"interrupted"`` (Ctrl-C or an error; the file holds what was done)."""
+    evaluations: tuple[Evaluation, ...]
+    """Every evaluation, stored and new, in index order."""
+    stopped_reason: str = ""
+    error: str = ""
+    """One line naming the exception when ``status == "interrupted"``."""
+
+    @property
+    def n_evaluations(self) -> int:
+        return len(self.evaluations)
+
+    @property
+    def n_failed(self) -> int:
+        return sum(not e.ok for e in self.evaluations)
+
+    @property
+    def best(self) -> Evaluation | None:
+        return best_evaluation(self.evaluations)
+
+
 class Campaign:
     """A closed-loop design campaign writing to one netCDF file.
 
     ``Campaign(config, "run.nc").run()`` returns every evaluation (stored and new). Use
     ``resume=True`` to continue an interrupted file, ``overwrite=True`` to replace one.
+    ``progress`` observes the loop (a :class:`CampaignProgress`); ``True`` is a shortcut for the
+    command line's rich bar, ``None``/``False`` shows nothing.
     """
 
     def __init__(self, config: CampaignConfig, path: str | Path, *, resume: bool = False, overwrite: bool = False,
-                 workers: int = 0, registry=None, disable=(), progress: bool = True,
+                 workers: int = 0, registry=None, disable=(), progress: CampaignProgress | bool | None = None,
                  on_evaluation: Callable[[Evaluation], None] | None = None, executor=None,
                  scheduler: str | None = None, dask_local: int = 0):
         self.config = config
@@ -63,6 +122,8 @@ class Campaign:
         self.dask_local = dask_local
         self.store: CampaignStore | None = None
         self.stopped_reason = ""
+        self.summary: CampaignSummary | None = None
+        """The frozen end state, set when :meth:`run` returns or raises."""
 
     # ---------------------------------------------------------------- helpers
     def _open_store(self) -> CampaignStore:
@@ -83,6 +144,7 @@ class Campaign:
             self.path, cfg.space, cfg.protocols, config_text=cfg.text, plugins=plugins,
             objective_name=f"{cfg.objective} at {cfg.objective_label}", overwrite=self.overwrite,
             extra_attributes={
+                "objective": cfg.objective, "objective_protocol": cfg.objective_label,
                 "campaign_name": cfg.name, "seed": cfg.seed, "budget": cfg.budget, "batch_size": cfg.batch,
                 "generator": cfg.generator.name, "characterizer": cfg.characterizer.name,
                 "cell_simulator": cfg.simulator.name, "optimizer": cfg.optimizer.name,
@@ -94,23 +156,24 @@ class Campaign:
         q, budget = self.config.batch, self.config.budget
         return b * q, min((b + 1) * q, budget)
 
-    @staticmethod
-    def _tell(optimizer, rows: list[Evaluation]) -> None:
+    def _tell(self, optimizer: Optimizer, rows: list[Evaluation]) -> None:
+        """Tell one batch in index order; per-row noise only to an optimizer that declares it."""
         if not rows:
             return
         rows = sorted(rows, key=lambda e: e.index)
         kwargs: dict[str, Any] = {}
         if any(e.uncertainty > 0 for e in rows):
-            # the generator's spread is relative: turn it into an objective variance per row
-            kwargs["noise"] = [(e.uncertainty * e.objective) ** 2 if e.ok else 0.0 for e in rows]
+            if accepts_noise(optimizer):
+                # the generator's spread is relative: turn it into an objective variance per row
+                kwargs["noise"] = [(e.uncertainty * e.objective) ** 2 if e.ok else 0.0 for e in rows]
+            elif not self._warned_noise:
+                self._warned_noise = True
+                name = getattr(optimizer, "name", type(optimizer).__name__)
+                print(f"warning: optimizer {name!r} takes no noise in tell(); the generator's uncertainty "
+                      "is stored but not told", file=sys.stderr)
         args = ([dict(e.params) for e in rows], [e.objective for e in rows], [not e.ok for e in rows])
         try:
-            try:
-                optimizer.tell(*args, **kwargs)
-            except TypeError:
-                if not kwargs:
-                    raise
-                optimizer.tell(*args)
+            optimizer.tell(*args, **kwargs)
         except ElectroforgeError:
             raise
         except Exception as exc:
@@ -127,9 +190,12 @@ class Campaign:
         n_batches = math.ceil(cfg.budget / cfg.batch)
         executor = self._executor or make_executor(cfg, self.workers, self.registry, self.disable,
                                                    scheduler=self.scheduler, dask_local=self.dask_local)
-        bar = _Progress(cfg, enabled=self.progress)
-        bar.start(done.values())
+        bar = self._progress_observer()
+        if bar is not None:
+            bar.start(list(done.values()))
+        self._warned_noise = False
         aborted = False
+        status, error = INTERRUPTED, ""
         try:
             for b in range(n_batches):
                 lo, hi = self._batch_bounds(b)
@@ -155,21 +221,43 @@ class Campaign:
                     self.registry.notify("on_evaluation", evaluation=ev)
                     if self._callback:
                         self._callback(ev)
-                    bar.update(ev)
+                    if bar is not None:
+                        bar.update(ev)
                 self._tell(optimizer, [done[i] for i in range(lo, hi)])
                 self._check_failures(done)
-        except BaseException:
+            status = FINISHED
+        except CampaignStopped:
+            status, aborted = STOPPED, True
+            raise
+        except BaseException as exc:
             aborted = True
+            error = one_line(exc)
             raise
         finally:
-            bar.stop()
+            if bar is not None:
+                bar.stop()
             if self._executor is None:
                 if aborted and hasattr(executor, "abort"):
                     executor.abort()
                 else:
                     executor.close()
-            self.registry.notify("on_campaign_end", campaign=self)
+            self.summary = CampaignSummary(
+                name=cfg.name, path=str(self.path), config=cfg, status=status,
+                evaluations=tuple(sorted(done.values(), key=lambda e: e.index)),
+                stopped_reason=self.stopped_reason, error=error,
+            )
+            # `campaign` is the argument's name for plugins written before the summary existed
+            self.registry.notify("on_campaign_end", summary=self.summary, campaign=self.summary)
         return sorted(done.values(), key=lambda e: e.index)
+
+    def _progress_observer(self) -> CampaignProgress | None:
+        if self.progress is True:
+            from electroforge.cli.progress import ProgressBar
+
+            return ProgressBar(self.config)
+        if self.progress is False or self.progress is None:
+            return None
+        return self.progress
 
     def _check_failures(self, done: dict[int, Evaluation]) -> None:
         n = len(done)
@@ -178,7 +266,7 @@ class Campaign:
             reasons: dict[str, int] = {}
             for e in failed:
                 reasons[e.error] = reasons.get(e.error, 0) + 1
-            top = max(reasons, key=reasons.get)
+            top = max(reasons, key=lambda r: reasons[r])
             self.stopped_reason = (
                 f"{len(failed)} of {n} evaluations failed (more than max_failure_fraction="
                 f"{self.config.max_failure_fraction:g}); most common reason ({reasons[top]}x): {top}. "
@@ -190,62 +278,6 @@ class Campaign:
 def best_evaluation(evaluations) -> Evaluation | None:
     ok = [e for e in evaluations if e.ok and math.isfinite(e.objective)]
     return max(ok, key=lambda e: e.objective) if ok else None
-
-
-class _Progress:
-    """A rich progress bar: evaluations done, best objective so far, last evaluation's stage times."""
-
-    def __init__(self, config: CampaignConfig, enabled: bool = True):
-        self.config = config
-        self.enabled = enabled
-        self.best = -math.inf
-        self.n_failed = 0
-        self._progress = None
-        self._task = None
-
-    def start(self, existing) -> None:
-        existing = list(existing)
-        for e in existing:
-            self._account(e)
-        if not self.enabled:
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from rich.console import Console
-
-        console = Console()
-        bar = [BarColumn(bar_width=20)] if console.width >= 110 else []
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"), *bar, MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[status]}"), console=console, transient=False,
-        )
-        self._progress.start()
-        self._task = self._progress.add_task(self.config.name, total=self.config.budget, completed=len(existing),
-                                             status=self._status(None))
-
-    def _account(self, ev: Evaluation) -> None:
-        if ev.ok and ev.objective > self.best:
-            self.best = ev.objective
-        if not ev.ok:
-            self.n_failed += 1
-
-    def _status(self, ev: Evaluation | None) -> str:
-        best = f"best {self.best:.4g}" if math.isfinite(self.best) else "best -"
-        parts = [best, f"failed {self.n_failed}"]
-        if ev is not None:
-            t = ev.timings_s
-            stages = " ".join(f"{k[:3]} {t[k]:.1f}s" for k in ("generate", "characterize", "simulate") if k in t)
-            parts.append(f"last: {stages}" if stages else "last: -")
-        return " | ".join(parts)
-
-    def update(self, ev: Evaluation) -> None:
-        self._account(ev)
-        if self._progress is not None:
-            self._progress.update(self._task, advance=1, status=self._status(ev))
-
-    def stop(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
 
 def run_campaign(config: CampaignConfig, path: str | Path, **kwargs) -> list[Evaluation]:

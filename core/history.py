@@ -1,7 +1,7 @@
 """The ordered record of what an optimizer was told, and the scrambled Sobol design.
 
-Shared by the built-in optimizers (``sobol``, ``random``, ``grid`` and ``trieste``); a third-party
-optimizer may reuse it. Contract of every built-in optimizer (what makes ``--resume`` exact):
+Public API for optimizer plugins: the built-in optimizers (``sobol``, ``random``, ``grid`` and
+``trieste``) use it and a third-party optimizer may too. Contract of every built-in optimizer (what makes ``--resume`` exact):
 ``ask(n)`` is a pure function of (seed, options, the ordered observations told so far, n). It
 never depends on how often ``ask`` was called or on random state advanced by earlier asks, so a
 fresh optimizer told all stored observations at once proposes what the uninterrupted one would.

@@ -222,7 +222,7 @@ class Registry:
             if p.status != STATUS_OK:
                 rows.append(ComponentInfo(p.kind, p.name, p.name, p.distribution, p.version,
                                           status=p.status, error=p.error))
-        order = {k: i for i, k in enumerate([*KINDS, "plugin"])}
+        order = {k: i for i, k in enumerate([*KINDS, "command", "plugin"])}
         return sorted(rows, key=lambda c: (order.get(c.kind, 99), c.name, c.distribution))
 
     def versions(self) -> dict[str, str]:
@@ -232,6 +232,40 @@ class Registry:
             for p in self.plugins.values()
             if p.status == STATUS_OK
         }
+
+    def add_commands(self, app: Any) -> list[str]:
+        """Call every plugin's ``register_commands(app)`` one plugin at a time.
+
+        A plugin whose hook raises is marked broken (kind ``"command"``) and whatever it added is
+        removed; a command whose name is already taken is dropped with a warning. Returns the
+        names of the commands added.
+        """
+        added: list[str] = []
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            before = list(app.registered_commands)
+            taken = {_command_name(c) for c in before}
+            try:
+                impl.function(**({"app": app} if "app" in impl.argnames else {}))
+            except Exception as exc:
+                app.registered_commands[:] = before
+                info = self.plugins.get(impl.plugin_name)
+                self._mark_broken(impl.plugin_name, info.distribution if info else "", info.version if info else "",
+                                  f"register_commands() raised {one_line(exc)}", kind="command")
+                print(f"warning: plugin {impl.plugin_name!r}: register_commands raised {one_line(exc)}",
+                      file=sys.stderr)
+                continue
+            keep = list(before)
+            for cmd in app.registered_commands[len(before):]:
+                cname = _command_name(cmd)
+                if cname in taken:
+                    print(f"warning: plugin {impl.plugin_name!r}: command {cname!r} already exists; ignored",
+                          file=sys.stderr)
+                    continue
+                taken.add(cname)
+                keep.append(cmd)
+                added.append(cname)
+            app.registered_commands[:] = keep
+        return added
 
     def notify(self, hook_name: str, **kwargs: Any) -> list[str]:
         """Call an event hook on every plugin, isolating failures; return their one-line reasons."""
@@ -250,6 +284,15 @@ class Registry:
     def _check_kind(kind: str) -> None:
         if kind not in KINDS:
             raise PluginError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
+
+
+def _command_name(info: Any) -> str:
+    """The name of a typer ``CommandInfo`` (its explicit name, else the function's, dashed)."""
+    name = getattr(info, "name", None)
+    if name:
+        return str(name)
+    callback = getattr(info, "callback", None)
+    return getattr(callback, "__name__", "").replace("_", "-")
 
 
 def _entry_points() -> list[importlib_metadata.EntryPoint]:

@@ -1,7 +1,9 @@
 """The ``electroforge`` command line (typer + rich).
 
-Each subcommand lives in its own module in this package and exposes ``register(app)``; modules
-are discovered at start-up, so a command appears only once the module that implements it exists.
+Each core subcommand lives in its own module in this package and exposes ``register(app)``;
+modules are discovered at start-up, so a command appears only once the module that implements it
+exists. Plugins add their own commands through the ``register_commands(app)`` hook, called in
+:func:`main` after ``--disable`` has been read, so a disabled plugin's commands do not exist.
 User mistakes (:class:`~electroforge.errors.ElectroforgeError`, bad options) print one line,
 ``error: <what and where>``, and exit with status 2; Ctrl-C exits with 130.
 """
@@ -63,10 +65,39 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _disabled_in(argv: list[str]) -> list[str]:
+    """The ``--disable NAME`` / ``--disable=NAME`` values given before the subcommand."""
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--disable" and i + 1 < len(argv):
+            out.append(argv[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--disable="):
+            out.append(arg.split("=", 1)[1])
+        elif not arg.startswith("-"):
+            break  # the subcommand: its own options follow
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit status."""
     os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
-    command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    core_commands = list(app.registered_commands)
+    try:
+        if "--version" not in args:
+            STATE.disable = _disabled_in(args)
+            STATE.registry().add_commands(app)
+        command = typer.main.get_command(app)
+        return _run(command, args)
+    finally:
+        app.registered_commands[:] = core_commands  # plugin commands are per invocation
+
+
+def _run(command, argv: list[str]) -> int:
     try:
         rc = command.main(args=argv, prog_name="electroforge", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -13,7 +13,7 @@ import numpy as np
 from electroforge.design import DesignSpace
 from electroforge.errors import ValidationError
 
-from .history import History, check_n, check_seed, derived_seed, sobol_unit_points
+from electroforge.history import History, check_n, check_seed, derived_seed, sobol_unit_points
 
 
 class _IndexedOptimizer:

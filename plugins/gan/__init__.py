@@ -12,3 +12,11 @@ def register_generators():
     from electroforge.plugins.gan.generator import GanGenerator
 
     return [GanGenerator]
+
+
+@electroforge.hookimpl
+def register_commands(app):
+    """``electroforge train-generator`` (see :mod:`electroforge.plugins.gan.commands`)."""
+    from electroforge.plugins.gan.commands import train_generator
+
+    app.command("train-generator")(train_generator)

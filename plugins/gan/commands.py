@@ -1,5 +1,7 @@
 """``electroforge train-generator``: train the conditional ``gan`` generator on labelled 3D images.
 
+Registered by this plugin's ``register_commands`` hook, so ``--disable gan`` removes it.
+
 ``--labels`` is a CSV with a ``file`` column (image names inside ``--images``) and one numeric
 column per manufacturing parameter; the parameters' min/max over the rows become the trained
 generator's envelope. Writes the inference weights to ``-o`` and a full training checkpoint to
@@ -10,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
 
-from electroforge.cli._common import console
+console = Console()
 
 
 def train_generator(
@@ -59,6 +62,3 @@ def train_generator(
         trainer = training.train(data, output, cfg, resume=resume, callback=update, fp16=not fp32)
     console.print(f"wrote {output} after {trainer.step_count} steps (checkpoint {training.checkpoint_path_for(output)})")
 
-
-def register(app: typer.Typer) -> None:
-    app.command("train-generator")(train_generator)

@@ -193,7 +193,7 @@ class PyBaMMSimulator:
         if key not in self._models:
             pb = params.pybamm()
             cls = getattr(pb.lithium_ion, self.model)
-            model = cls(options=self._model_options(half, drive))
+            model = cls(options=self.model_options(half, drive))
             # End of discharge when the cathode's surface fills up. Chen2020's NMC OCP stays at
             # ~3.5 V up to x = 1, so a 3.0 V cut-off is only reached through the exchange current
             # vanishing at c_s -> c_max, where IDA fails to converge; the event ends the discharge
@@ -206,10 +206,13 @@ class PyBaMMSimulator:
 
     # Extension points for subclasses (e.g. contrib ``electroforge-calibrate`` adds a contact
     # resistance): the model options and the parameter values of one build.
-    def _model_options(self, half: bool, drive: str) -> dict[str, str]:
+    def model_options(self, half: bool, drive: str) -> dict[str, str]:
+        """PyBaMM model options of one build (public extension point: a subclass may add some)."""
         return params.model_options(half_cell=half, drive=drive)
 
-    def _parameter_values(self, **geometry: Any):
+    def parameter_values(self, **geometry: Any):
+        """``pybamm.ParameterValues`` of one build (public extension point: a subclass may change
+        or add parameters, e.g. turn one into an input)."""
         return params.parameter_values(self._pset, **geometry)
 
     def _simulation(self, layout: CellLayout, cell, electrode: Electrode, half: bool, drive: str, inputs):
@@ -233,7 +236,7 @@ class PyBaMMSimulator:
             return sim
         pb = params.pybamm()
         t0 = time.perf_counter()
-        pv = self._parameter_values(
+        pv = self.parameter_values(
             half_cell=half, drive=drive, cathode_thickness_m=layout.cathode_thickness_m,
             particle_radius_m=electrode.particle_radius_m, area_m2=layout.electrode_area_m2,
             nominal_capacity_Ah=layout.nominal_capacity_Ah, anode_thickness_m=layout.anode_thickness_m,
@@ -302,6 +305,10 @@ class PyBaMMSimulator:
             "cell_mass_kg": layout.mass_kg,
             "cathode_thickness_m": layout.cathode_thickness_m,
             "electrode_area_m2": layout.electrode_area_m2,
+            "active_mass_kg": layout.active_mass_kg,
+            "mass_loading_kg_per_m2": layout.mass_loading_kg_per_m2,
+            "anode_thickness_m": layout.anode_thickness_m,
+            **{f"mass_{part}_kg": kg for part, kg in layout.mass_breakdown_kg.items()},
             "reached_cutoff": float(any(w in str(sol.termination).lower() for w in ("voltage", "stoichiometry"))),
         }
         ocv = np.asarray(sol["Battery open-circuit voltage [V]"].entries, dtype=float)

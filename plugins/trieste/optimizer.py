@@ -27,7 +27,7 @@ import numpy as np
 
 from electroforge.design import DesignSpace
 from electroforge.errors import ValidationError
-from electroforge.plugins.baselines.history import History, check_n, check_seed, derived_seed, sobol_unit_points
+from electroforge.history import History, check_n, check_seed, derived_seed, sobol_unit_points
 
 from . import _tf
 from .targets import standardise_with_imputation
@@ -124,7 +124,7 @@ class TriesteOptimizer:
             # initial design; also while fewer than two successes exist (nothing to model yet)
             unit = sobol_unit_points(self.space.dim, self.seed, k, n)
         else:
-            unit = self._propose(n, k)
+            unit = self.propose(n, k)
         return [self.space.from_unit(x) for x in unit]
 
     # ------------------------------------------------------------------ model-based step
@@ -139,7 +139,7 @@ class TriesteOptimizer:
             noise = max(noise, float(told.mean()) / std**2)
         return -z, noise
 
-    def _training_data(self) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+    def training_data(self) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
         """What the GP is fitted to: (x in the unit cube, targets to minimise, likelihood
         variance, per-row extra noise variance or None). A subclass may add rows (e.g. prior
         observations from earlier campaigns) as long as the result depends only on its options
@@ -147,13 +147,15 @@ class TriesteOptimizer:
         y_min, likelihood_variance = self._targets_for_minimisation()
         return self.history.x_unit, y_min, likelihood_variance, None
 
-    def _propose(self, n: int, k: int) -> np.ndarray:
+    def propose(self, n: int, k: int) -> np.ndarray:
+        """``n`` model-based points in the unit cube after ``k`` observations (public extension
+        point: a subclass that overrides ``ask`` calls it; it fits the GP to :meth:`training_data`)."""
         from . import _gp
 
         m = _tf.load()
         tf = m.tf
         dim = self.space.dim
-        x, y_min, likelihood_variance, extra_noise = self._training_data()
+        x, y_min, likelihood_variance, extra_noise = self.training_data()
         session = _gp.session(dim, self.learn_noise)
         model = session.fit(
             x,

@@ -99,11 +99,11 @@ class CalibratedPyBaMMSimulator(PyBaMMSimulator):
         self.corrections = {**self.corrections, **check_corrections(values)}
 
     # ------------------------------------------------------------ extension points of PyBaMMSimulator
-    def _model_options(self, half: bool, drive: str) -> dict[str, str]:
-        return {**super()._model_options(half, drive), "contact resistance": "true"}
+    def model_options(self, half: bool, drive: str) -> dict[str, str]:
+        return {**super().model_options(half, drive), "contact resistance": "true"}
 
-    def _parameter_values(self, **geometry: Any):
-        pv = super()._parameter_values(**geometry)
+    def parameter_values(self, **geometry: Any):
+        pv = super().parameter_values(**geometry)
         pv.update({CONTACT_RESISTANCE: "[input]"}, check_already_exists=False)
         return pv
 
@@ -114,11 +114,3 @@ class CalibratedPyBaMMSimulator(PyBaMMSimulator):
         inputs[AREA] = inputs[AREA] * self.exchange_current_factor
         inputs[CONTACT_RESISTANCE] = self.contact_resistance_Ohm_m2 / layout.electrode_area_m2
         return inputs
-
-    def simulate(self, electrode, cell, protocol):
-        from electroforge.errors import EvaluationError
-
-        try:
-            return super().simulate(electrode, cell, protocol)
-        except EvaluationError as exc:  # name this component, not its parent, in the one-line reason
-            raise EvaluationError(str(exc).replace("cell simulator 'pybamm':", f"cell simulator {self.name!r}:", 1)) from None

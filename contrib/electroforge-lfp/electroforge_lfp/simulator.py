@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from electroforge.errors import EvaluationError, PluginError
+from electroforge.errors import PluginError
 from electroforge.plugins.pybamm.parameters import P
 from electroforge.plugins.pybamm.simulator import PyBaMMSimulator
 
@@ -99,7 +99,4 @@ class LFPSimulator(PyBaMMSimulator):
     def simulate(self, electrode, cell, protocol):
         electrode = attrs.evolve(electrode, particle_radius_m=self.particle_radius_m, material="LFP")
         cell = prada_anode(cell)
-        try:
-            return super().simulate(electrode, cell, protocol)
-        except EvaluationError as exc:  # name this component in the one-line reason
-            raise EvaluationError(str(exc).replace("cell simulator 'pybamm':", f"cell simulator {self.name!r}:", 1)) from None
+        return super().simulate(electrode, cell, protocol)  # errors name this component (self.name)

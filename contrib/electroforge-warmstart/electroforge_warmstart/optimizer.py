@@ -21,7 +21,7 @@ import numpy as np
 
 from electroforge.design import DesignSpace
 from electroforge.errors import ValidationError
-from electroforge.plugins.baselines.history import check_n, sobol_unit_points
+from electroforge.history import check_n, sobol_unit_points
 from electroforge.plugins.trieste import TriesteOptimizer
 from electroforge.plugins.trieste.targets import standardise_with_imputation
 
@@ -84,13 +84,13 @@ class WarmStartOptimizer(TriesteOptimizer):
         if k < self.n_initial:
             unit = sobol_unit_points(self.space.dim, self.seed, k, n)
         else:
-            unit = self._propose(n, k)
+            unit = self.propose(n, k)
         return [self.space.from_unit(x) for x in unit]
 
-    def _training_data(self):
+    def training_data(self):
         """Prior rows (extra noise ``prior_noise_variance``) followed by the new observations."""
         if not len(self.prior):
-            return super()._training_data()
+            return super().training_data()
         h = self.history
         prior = self.prior
         objectives = np.concatenate([prior.objectives, h.objectives])
