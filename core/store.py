@@ -13,7 +13,8 @@ Layout (readable with ``xarray.open_dataset``):
   field, plus extras as ``perf_<name>``;
 * stage timings ``time_<stage>_s``;
 * global attributes: ``config`` (the TOML text), ``plugins`` (JSON name -> version),
-  ``electroforge_version``, ``objective_name``, ``parameters`` (JSON bounds), ``created``.
+  ``electroforge_version``, ``objective_name``, ``parameters`` (JSON bounds), ``created``; a
+  campaign adds ``objective`` (the Performance field) and ``objective_protocol`` (its protocol label).
 
 Crash safety: every append rewrites the whole file to ``<name>.tmp``, fsyncs it and renames it
 over the old one (atomic on POSIX), so a kill at any instant leaves either the previous or the
@@ -85,6 +86,19 @@ class CampaignStore:
         store = cls(path, space, protocols, attributes)
         store.flush()
         return store
+
+    @property
+    def objective_protocol(self) -> str:
+        """The protocol label whose performance is the objective (``"10W"``): the
+        ``objective_protocol`` attribute, or for files written before it existed the part of
+        ``objective_name`` after `` at ``, else the first protocol."""
+        label = self.attributes.get("objective_protocol")
+        if label:
+            return str(label)
+        name = str(self.attributes.get("objective_name", ""))
+        if " at " in name:
+            return name.rsplit(" at ", 1)[-1]
+        return self.protocols[0] if self.protocols else ""
 
     @classmethod
     def open(cls, path: str | Path) -> CampaignStore:

@@ -64,8 +64,10 @@ def optimize(
         generator=generator, protocols=protocols, objective_protocol="" if protocols else None,
     )
     output = output or Path(f"{cfg.name}.nc")
+    from electroforge.cli.progress import ProgressBar
+
     campaign = Campaign(cfg, output, resume=resume, overwrite=overwrite, workers=workers or 0,
-                        registry=STATE.registry(), progress=not quiet, scheduler=scheduler,
+                        registry=STATE.registry(), progress=None if quiet else ProgressBar(cfg), scheduler=scheduler,
                         dask_local=dask_local or 0)
     try:
         evaluations = campaign.run()
