@@ -519,6 +519,13 @@ class Cylindrical:
         )
 
 
+def mass_breakdown_kg(extras: Mapping[str, float]) -> dict[str, float]:
+    """The cell's mass by part (kg) from a Performance's ``mass_<part>_kg`` extras (a simulator
+    that uses :class:`CellLayout` reports them; empty if it does not)."""
+    return {k[5:-3]: float(v) for k, v in extras.items()
+            if k.startswith("mass_") and k.endswith("_kg") and k != "mass_loading_kg_per_m2"}
+
+
 CellFormat = HalfCell | Cylindrical
 
 #: Names accepted by :func:`cell_from_name` (the CLI's ``--cell``).

@@ -277,4 +277,26 @@ def load_config(name_or_path: str | Path) -> CampaignConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputFileError(f"{source}: invalid TOML ({exc})") from None
+    if key not in shipped:
+        data = _resolve_option_paths(data, Path(key).parent)
     return config_from_dict(data, source=source, text=text)
+
+
+def _resolve_option_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative file paths in ``[<component>.options]`` name files next to the config file.
+
+    A string option that is not absolute and names an existing file relative to the config's
+    folder (e.g. ``[simulator] options = {parameter_set = "my-cell.bpx.json"}``) is replaced by
+    that file's absolute path, so a campaign runs the same from any working directory.
+    """
+    out = dict(data)
+    for key in _SECTION_KEYS:
+        sec = out.get(key)
+        if not isinstance(sec, Mapping) or not isinstance(sec.get("options"), Mapping):
+            continue
+        opts = dict(sec["options"])
+        for name, value in opts.items():
+            if isinstance(value, str) and value and not Path(value).is_absolute() and (base / value).is_file():
+                opts[name] = str((base / value).resolve())
+        out[key] = {**sec, "options": opts}
+    return out

@@ -1,7 +1,6 @@
 """Campaign reports: best designs, convergence, parameter effects (GP) and voltage-loss breakdown."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,10 @@ def summary(store: CampaignStore) -> dict[str, Any]:
             "metrics": best.metrics.to_dict() if best.metrics else None,
             "performance": {k: p.to_dict() for k, p in best.performances.items()},
         }
+        from electroforge.cells import mass_breakdown_kg
+
+        first = next(iter(best.performances.values()), None)
+        out["best"]["cell_mass_breakdown_kg"] = mass_breakdown_kg(first.extras) if first else {}
     failures: dict[str, int] = {}
     for e in evs:
         if not e.ok:
@@ -216,9 +219,7 @@ def write_report(store: CampaignStore, out_dir: Path, compare: list[CampaignStor
         files["parameter_effects"] = plot_parameter_effects(effects, store, out_dir / "parameter_effects.png")
         info["parameter_effects"] = {k: effects[k] for k in ("lengthscales_unit_cube", "importance")}
     best = best_evaluation(store.evaluations)
-    protocols = json.loads(store.attributes.get("protocols", "[]"))
-    objective_name = info["objective_name"]
-    obj_protocol = objective_name.rsplit(" at ", 1)[-1] if " at " in objective_name else (protocols or [""])[0]
+    obj_protocol = store.objective_protocol
     losses = voltage_losses(best, obj_protocol) if best else {}
     if losses:
         files["voltage_losses"] = plot_voltage_losses(
@@ -228,6 +229,32 @@ def write_report(store: CampaignStore, out_dir: Path, compare: list[CampaignStor
     (out_dir / "report.md").write_text(_markdown(store, info, effects, files, compare or []))
     info["files"]["report"] = str(out_dir / "report.md")
     return info
+
+
+def _cell_lines(best: Evaluation) -> list[str]:
+    """The best design's cell: capacity, active mass, volume and the mass by part (if reported)."""
+    from electroforge.cells import mass_breakdown_kg
+
+    perf = next(iter(best.performances.values()), None)
+    if perf is None:
+        return []
+    parts = mass_breakdown_kg(perf.extras)
+    if not parts:
+        return []
+    x = perf.extras
+    total = sum(parts.values())
+    lines = ["### The cell of the best design", ""]
+    facts = [("nominal capacity (1C)", x.get("nominal_capacity_Ah"), 1.0, "Ah"),
+             ("cathode coating per side", x.get("cathode_thickness_m"), 1e6, "µm"),
+             ("mass loading per side", x.get("mass_loading_kg_per_m2"), 100.0, "mg/cm²"),
+             ("electrode area", x.get("electrode_area_m2"), 1.0, "m²"),
+             ("active material", x.get("active_mass_kg"), 1e3, "g"),
+             ("cell volume", x.get("cell_volume_L"), 1.0, "L"),
+             ("cell mass", total, 1e3, "g")]
+    lines += [f"- {label}: {v * scale:.4g} {unit}" for label, v, scale, unit in facts if v is not None]
+    lines += ["", "| part | g | % of the cell |", "|---|---|---|"]
+    lines += [f"| {k.replace('_', ' ')} | {v * 1e3:.4g} | {100 * v / total:.1f} |" for k, v in parts.items()]
+    return [*lines, ""]
 
 
 def _markdown(store, info, effects, files, compare) -> str:
@@ -257,6 +284,7 @@ def _markdown(store, info, effects, files, compare) -> str:
                          f"{p.specific_energy_Wh_per_kg:.4g} | {p.capacity_per_g_active_mAh:.4g} | "
                          f"{p.duration_s / 3600:.3g} |")
         lines.append("")
+        lines += _cell_lines(best)
     lines += ["## Convergence", "", f"![convergence]({Path(files['convergence']).name})", ""]
     if compare:
         lines.append("Compared with: " + ", ".join(f"`{c.path}` ({c.attributes.get('optimizer')})" for c in compare))

@@ -63,6 +63,8 @@ def simulate(
                                            help="Active share of the dry coating mass (default: from the volume fractions)."),
     simulator: str = typer.Option("pybamm", "--simulator", "-s", help="Cell simulator (see `electroforge plugins`)."),
     model: str = typer.Option(None, "--model", help="Simulator model option, e.g. DFN or SPMe (pybamm)."),
+    parameter_set: str = typer.Option(None, "--parameter-set",
+                                      help="Simulator parameter set: a name (Chen2020) or a BPX .json file (pybamm)."),
     plot: Path = typer.Option(None, "--plot", help="With --sweep-power: write the Ragone plot (PNG)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
@@ -93,6 +95,8 @@ def simulate(
     )
     fmt = cell_from_name(cell)
     options = {} if model is None else {"model": model}
+    if parameter_set is not None:
+        options["parameter_set"] = parameter_set
     sim = STATE.registry().create("cell_simulator", simulator, **options)
 
     if sweep_power is not None:
@@ -133,7 +137,22 @@ def _table(perf, title: str) -> None:
             table.add_row(f"mean loss: {key[4:-2].replace('_', ' ')}", f"{value * 1e3:.1f}", "mV")
     if "nominal_capacity_Ah" in perf.extras:
         table.add_row("design nominal capacity (1C)", f"{perf.extras['nominal_capacity_Ah']:.4g}", "Ah")
+    for key, label, scale, unit in (("cell_volume_L", "cell volume", 1.0, "L"),
+                                    ("active_mass_kg", "active material", 1e3, "g")):
+        if key in perf.extras:
+            table.add_row(label, f"{perf.extras[key] * scale:.4g}", unit)
     console.print(table)
+    from electroforge.cells import mass_breakdown_kg
+
+    parts = {k: v * 1e3 for k, v in mass_breakdown_kg(perf.extras).items()}
+    if parts:
+        total = sum(parts.values())
+        mass = Table(title=f"cell mass {total:.4g} g")
+        for col in ("part", "g", "%"):
+            mass.add_column(col, justify="left" if col == "part" else "right")
+        for part, grams in parts.items():
+            mass.add_row(part.replace("_", " "), f"{grams:.4g}", f"{100 * grams / total:.1f}")
+        console.print(mass)
 
 
 def _sweep(sim, electrode, fmt, text, cutoff, plot, as_json, cell_name) -> None:

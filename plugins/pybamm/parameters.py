@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,9 @@ def bpx_parameter_set(path: str | Path) -> ParameterSet:
     except ImportError:  # pragma: no cover - bpx is a dependency
         raise PluginError("cell simulator 'pybamm': reading BPX files needs the 'bpx' package") from None
     try:
-        bpx = parse_bpx_obj(raw)
+        with warnings.catch_warnings():  # bpx warns about stoichiometry limits vs cut-offs; not our error
+            warnings.simplefilter("ignore")
+            bpx = parse_bpx_obj(raw)
     except PydanticError as exc:
         first = exc.errors()[0]
         raise InputFileError(
@@ -187,11 +190,15 @@ def _base_values(name: str, bpx_path: str | None):
     pb = pybamm()
     if bpx_path is None:
         return pb.ParameterValues(name)
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pb.ParameterValues.create_from_bpx(bpx_path)
+        pv = pb.ParameterValues.create_from_bpx(bpx_path)
+    # optional BPX fields arrive as None; the isothermal model still evaluates the entropic terms
+    for side in ("Positive", "Negative"):
+        key = f"{side} electrode OCP entropic change [V.K-1]"
+        if key in pv.keys() and pv[key] is None:
+            pv.update({key: 0.0})
+    return pv
 
 
 def base_parameter_values(pset: ParameterSet):
