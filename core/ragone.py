@@ -5,6 +5,9 @@
   cannot deliver a power simply has no point there).
 * :func:`crossover_power_W` finds the power where two curves' energy densities (Wh/L) cross, by
   linear interpolation in log(power).
+* :func:`value_at_power` interpolates a curve's Wh/L (or discharge time) at a power, and
+  :func:`gain_percent` compares a bespoke design with a baseline at a power (the paper's
+  comparison of each case-study-3 design with the case-study-1 optimum put into the same cell).
 * :func:`plot_ragone` draws Wh/L against mean power on a log power axis, with the crossover marked.
 """
 from __future__ import annotations
@@ -59,6 +62,26 @@ def _points(curve: Sequence[Performance]) -> tuple[np.ndarray, np.ndarray]:
     return np.log([x for x, _ in pts]), np.array([y for _, y in pts])
 
 
+def value_at_power(curve: Sequence[Performance], power_W: float, field: str = "energy_density_Wh_per_L") -> float | None:
+    """``field`` of a curve at ``power_W``, interpolated linearly in log(mean power); None outside it."""
+    pts = sorted((p.mean_power_W, getattr(p, field)) for p in curve
+                 if p.mean_power_W > 0 and math.isfinite(getattr(p, field)))
+    if len(pts) < 2 or not pts[0][0] <= power_W <= pts[-1][0]:
+        return None
+    return float(np.interp(math.log(power_W), np.log([x for x, _ in pts]), [y for _, y in pts]))
+
+
+def gain_percent(curve: Sequence[Performance], baseline: Sequence[Performance], power_W: float) -> float | None:
+    """How much more Wh/L ``curve`` delivers than ``baseline`` at ``power_W``, in %.
+
+    None when either curve does not reach that power; +inf where the baseline cannot deliver the
+    power at all but the curve can is reported as None too (no ratio to take)."""
+    a, b = value_at_power(curve, power_W), value_at_power(baseline, power_W)
+    if a is None or b is None or b <= 0:
+        return None
+    return 100.0 * (a / b - 1.0)
+
+
 def crossover_power_W(curve_a: Sequence[Performance], curve_b: Sequence[Performance]) -> float | None:
     """Lowest power (W) where the Wh/L of ``curve_a`` and ``curve_b`` cross, or None if they do not.
 
@@ -87,8 +110,12 @@ def crossover_power_W(curve_a: Sequence[Performance], curve_b: Sequence[Performa
 
 
 def plot_ragone(curves: Mapping[str, Sequence[Performance]], path: str | Path,
-                crossover: float | None = None, title: str | None = None) -> Path:
-    """Wh/L against mean power (log axis), one line per label; the crossover power marked."""
+                crossover: float | None = None, title: str | None = None,
+                dashed: Iterable[str] = ()) -> Path:
+    """Wh/L against mean power (log axis), one line per label; the crossover power marked.
+
+    Labels in ``dashed`` (e.g. a baseline) are drawn dashed."""
+    dashed = set(dashed)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,7 +125,8 @@ def plot_ragone(curves: Mapping[str, Sequence[Performance]], path: str | Path,
     for label, curve in curves.items():
         pts = sorted((p.mean_power_W, p.energy_density_Wh_per_L) for p in curve)
         if pts:
-            ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", ms=4, label=label)
+            ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", ms=4, label=label,
+                    ls="--" if label in dashed else "-")
     if crossover is not None and math.isfinite(crossover):
         ax.axvline(crossover, color="grey", ls="--", lw=1)
         ax.annotate(f"crossover {crossover:.3g} W", xy=(crossover, 0.05), xycoords=("data", "axes fraction"),
@@ -118,11 +146,14 @@ def plot_ragone(curves: Mapping[str, Sequence[Performance]], path: str | Path,
     return path
 
 
-def best_design_curve(store: Any, powers_W: Iterable[float], registry: Any = None) -> list[Performance]:
+def best_design_curve(store: Any, powers_W: Iterable[float], registry: Any = None,
+                      cell_format: str | None = None) -> list[Performance]:
     """Ragone curve of a campaign's best design, rebuilt from the campaign file alone.
 
     The design's stored metrics, its cell-stage parameters and the campaign's cell format and
     simulator (from the config text kept in the file) define the electrode; nothing is regenerated.
+    ``cell_format`` puts the design into another cell instead (e.g. a half-cell optimum into a
+    ``"4680"``; the campaign's cell options are then not used).
     """
     from electroforge.campaign import best_evaluation
     from electroforge.cells import cell_from_name
@@ -140,6 +171,7 @@ def best_design_curve(store: Any, powers_W: Iterable[float], registry: Any = Non
         raise InputFileError(f"{store.path}: the stored config cannot be read back ({exc})") from None
     registry = registry or get_registry()
     simulator = registry.create("cell_simulator", cfg.simulator.name, **cfg.simulator.options)
-    cell = cell_from_name(cfg.cell_format, **cfg.cell_options)
+    cell = (cell_from_name(cfg.cell_format, **cfg.cell_options) if cell_format is None
+            else cell_from_name(cell_format))
     electrode = electrode_from_params(best.metrics, cfg.cell_params(best.params), cfg.generator_params(best.params))
     return ragone_curve(simulator, electrode, cell, powers_W)

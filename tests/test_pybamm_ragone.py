@@ -6,7 +6,7 @@ import pytest
 from electroforge.cells import cell_from_name
 from electroforge.errors import ValidationError
 from electroforge.model import Electrode, Metrics, Performance
-from electroforge.ragone import crossover_power_W, parse_sweep, plot_ragone, ragone_curve
+from electroforge.ragone import crossover_power_W, gain_percent, parse_sweep, plot_ragone, ragone_curve, value_at_power
 
 
 def _perf(power_W, wh_per_L):
@@ -21,6 +21,17 @@ def test_crossover_interpolates_in_log_power():
     assert crossover_power_W(energy, power) == pytest.approx(10 ** (2 + 40 / 340), rel=1e-9)
     assert crossover_power_W(energy, energy[:1]) is None  # too few points
     assert crossover_power_W(energy, [_perf(p, e - 1000) for p, e in ((10, 800), (1000, 100))]) is None
+
+
+def test_value_at_power_and_gain_over_a_baseline():
+    design = [_perf(p, e) for p, e in ((10, 800), (100, 600))]
+    baseline = [_perf(p, e) for p, e in ((10, 400), (100, 500), (1000, 100))]
+    # halfway in log power between 10 and 100 W: the mean of the two values
+    assert value_at_power(design, 10 ** 1.5) == pytest.approx(700)
+    assert value_at_power(design, 1000) is None  # the design cannot deliver 1 kW
+    assert gain_percent(design, baseline, 10) == pytest.approx(100.0)
+    assert gain_percent(design, baseline, 100) == pytest.approx(20.0)
+    assert gain_percent(design, baseline, 1000) is None
 
 
 def test_parse_sweep():
