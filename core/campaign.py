@@ -124,6 +124,7 @@ class Campaign:
         self.stopped_reason = ""
         self.summary: CampaignSummary | None = None
         """The frozen end state, set when :meth:`run` returns or raises."""
+        self._warned_noise = False
 
     # ---------------------------------------------------------------- helpers
     def _open_store(self) -> CampaignStore:

@@ -1,4 +1,4 @@
-"""Value objects passed between components (DESIGN.md section 4; contract).
+"""Value objects passed between components (docs/plugin-contract.md, "Value objects"; contract).
 
 All are frozen attrs classes validated at construction: a bad field raises
 :class:`~electroforge.errors.ValidationError` whose message names the field and the value.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -21,6 +21,9 @@ from electroforge.errors import ValidationError
 DEFAULT_PHASES: tuple[str, ...] = ("pore", "active", "binder")
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
+#: One-line reasons an evaluation fails when a volume cannot carry a cell (see Metrics.failure_reason).
+PORE_NOT_PERCOLATING = "pore network does not percolate"
+SOLID_NOT_PERCOLATING = "solid network does not percolate"
 
 
 def _fail(cls_name: str, field: str, value: Any, why: str) -> None:
@@ -83,6 +86,18 @@ class Microstructure:
     """Phase names by label; at least one must be ``"pore"``."""
     metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=to_dict)
     """Free-form provenance (generator name, parameters, seed, source file)."""
+    particle_radius_m: float | None = attrs.field(
+        default=None, converter=attrs.converters.optional(float), kw_only=True
+    )
+    """Mean radius of the active-material particles the generator made (m), or None when
+    unknown: the Sauter mean (sum r³ / sum r², the radius with the particles' volume-to-surface
+    ratio), which sets the solid-diffusion length. The campaign passes it to the cell simulator
+    as ``Electrode.particle_radius_m``."""
+
+    @particle_radius_m.validator
+    def _check_radius(self, attribute, value):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            _fail("Microstructure", "particle_radius_m", value, "must be a finite number > 0 (or None)")
 
     @labels.validator
     def _check_labels(self, attribute, value):
@@ -151,6 +166,14 @@ def _tortuosity(inst, attribute, value):
 class Metrics:
     """The four characterisation metrics of an electrode volume (through-thickness = x)."""
 
+    #: The scalar metric fields, in order: the one list the store, JSON and averaging use.
+    SCALARS: ClassVar[tuple[str, ...]] = (
+        "specific_surface_area_per_m",
+        "binder_coverage",
+        "tortuosity_factor",
+        "effective_conductivity_S_per_m",
+    )
+
     volume_fractions: Mapping[str, float] = attrs.field(converter=_float_map)
     """Phase name -> volume fraction; fractions lie in [0, 1] and sum to 1."""
     specific_surface_area_per_m: float = attrs.field(converter=float, validator=_non_negative)
@@ -187,8 +210,18 @@ class Metrics:
         return 0.0 if math.isinf(self.tortuosity_factor) else self.porosity / self.tortuosity_factor
 
     @property
+    def failure_reason(self) -> str:
+        """``""`` when the volume can carry a cell, else why not: the pores (checked first) or the
+        solid do not connect the two x faces. The one percolation test of electroforge."""
+        if not math.isfinite(self.tortuosity_factor):
+            return PORE_NOT_PERCOLATING
+        if not self.effective_conductivity_S_per_m > 0:
+            return SOLID_NOT_PERCOLATING
+        return ""
+
+    @property
     def percolating(self) -> bool:
-        return math.isfinite(self.tortuosity_factor) and self.effective_conductivity_S_per_m > 0
+        return not self.failure_reason
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict by contract names; infinite tortuosity becomes the string ``"inf"``."""
@@ -209,12 +242,7 @@ class Metrics:
         """Inverse of :meth:`to_dict`; accepts ``"inf"`` or ``null`` for a non-percolating tortuosity."""
         if not isinstance(data, Mapping):
             raise ValidationError(f"metrics must be a JSON object, got {type(data).__name__}")
-        missing = [
-            k
-            for k in ("volume_fractions", "specific_surface_area_per_m", "binder_coverage", "tortuosity_factor",
-                      "effective_conductivity_S_per_m")
-            if k not in data
-        ]
+        missing = [k for k in ("volume_fractions", *cls.SCALARS) if k not in data]
         if missing:
             raise ValidationError(f"metrics: missing key(s) {', '.join(missing)}")
         tau = data["tortuosity_factor"]

@@ -122,7 +122,7 @@ def test_characterize_table_output(run, tmp_path):
 )
 def test_bad_inputs_give_one_line_errors(run, tmp_path, make, args, message):
     path = tmp_path / "bad.tif"
-    tifffile.imwrite(path, make())
+    tifffile.imwrite(path, make(), photometric="minisblack")  # a 3D stack, never RGB
     p = run("characterize", str(path), *args)
     assert p.returncode == 2, p.stdout + p.stderr
     assert message in p.stderr

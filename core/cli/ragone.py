@@ -57,8 +57,8 @@ def ragone(
     crossover = crossover_power_W(curves[labels[0]], curves[labels[1]]) if len(labels) == 2 else None
     crossover_h = None
     if crossover is not None:
-        durations = [value_at_power(curves[lab], crossover, "duration_s") for lab in labels]
-        durations = [d for d in durations if d is not None]
+        at_crossover = [value_at_power(curves[lab], crossover, "duration_s") for lab in labels]
+        durations = [d for d in at_crossover if d is not None]
         crossover_h = sum(durations) / len(durations) / 3600.0 if durations else None
     gains = {}
     if baseline_label is not None:

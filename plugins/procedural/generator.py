@@ -153,7 +153,20 @@ class ProceduralGenerator:
             labels=labels,
             voxel_size_m=self.voxel_size_m,
             metadata={"generator": self.name, "params": dict(p), "seed": int(seed)},
+            particle_radius_m=self.particle_radius_m,
         )
+
+    @property
+    def particle_radius_m(self) -> float:
+        """Sauter mean radius (E[r³] / E[r²], m) of the particle-size distribution the packing
+        draws from (log-normal, clipped to [median/2, 2 median]): the radius whose spheres have
+        the particles' volume-to-surface ratio, i.e. the solid-diffusion length a cell model
+        should use. Depends on the options only, so every volume of a campaign reports the same."""
+        median = 0.5 * self.particle_diameter_m
+        z = np.linspace(-8.0, 8.0, 4001)
+        w = np.exp(-0.5 * z * z)
+        r = np.clip(median * np.exp(self.particle_diameter_sigma * z), 0.5 * median, 2.0 * median)
+        return float(np.sum(w * r**3) / np.sum(w * r**2))
 
     # ------------------------------------------------------------------ stage 1: particles
     def _radius_sampler(self, rng: np.random.Generator):
