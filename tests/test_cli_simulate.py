@@ -29,6 +29,12 @@ def test_simulate_json_4680_at_10W(cli, metrics_file):
     assert out["mean_power_W"] == pytest.approx(10.0, rel=1e-3)
     assert 500 < out["energy_density_Wh_per_L"] < 900
     assert "eta_reaction_V" in out["extras"]
+    # the cell can be checked, not only the energy: its mass by part adds up to the cell's mass
+    parts = {k: v for k, v in out["extras"].items() if k.startswith("mass_") and k != "mass_loading_kg_per_m2"}
+    assert {"mass_cathode_coating_kg", "mass_anode_coating_kg", "mass_can_kg", "mass_electrolyte_kg"} <= set(parts)
+    assert sum(parts.values()) == pytest.approx(out["extras"]["cell_mass_kg"], rel=1e-9)
+    r = cli("simulate", "--metrics", str(metrics_file), "--cell", "4680", "--loading", "20mg/cm2", "--power", "10W")
+    assert r.returncode == 0 and "cell mass" in r.stdout and "anode coating" in r.stdout
 
 
 def test_simulate_failed_design_json_and_table(cli, metrics_file, tmp_path):
