@@ -1,4 +1,4 @@
-"""Benchmark of the `trieste` optimizer against the `sobol` baseline (DESIGN.md section 9).
+"""Benchmark of the `trieste` optimizer against the `sobol` baseline (budget: docs/benchmarks.md).
 
 1. ask time (wall and CPU seconds) at 10 / 30 / 60 observations in 2-D and 4-D (budget: < 2 s at 60);
 2. evaluations needed to get within 1% of the optimum of analytic objectives, BO vs Sobol, over

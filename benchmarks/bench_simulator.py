@@ -66,7 +66,7 @@ def main() -> None:
         rb, bo, rs = statistics.median(rebuild), statistics.median(build_only), statistics.median(resolve)
         ng = statistics.median(geometry)
         print(f"{protocol.label:>9} {rb:18.3f} {bo:15.3f} {ng:15.3f} {rs:13.3f} {rb / rs:8.1f}x")
-    print("budget (DESIGN.md section 9): < 0.2 s per re-solve")
+    print("budget (docs/benchmarks.md): < 0.2 s per re-solve")
 
 
 if __name__ == "__main__":

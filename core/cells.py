@@ -1,4 +1,4 @@
-"""Cell formats and cell-level normalisation, shared by every cell simulator (DESIGN.md section 6).
+"""Cell formats and cell-level normalisation, shared by every cell simulator (docs/cell-simulator.md).
 
 Per-gram-of-active-material figures reward porous, low-loading electrodes; what a user buys is
 energy per cell volume (Wh/L) and per cell mass (Wh/kg). This module turns one positive

@@ -1,6 +1,6 @@
 """The ``procedural`` generator: a physics-inspired cathode manufacturing simulator.
 
-Contract (DESIGN.md §3, §6): ``ProceduralGenerator().generate(params, shape, seed)`` returns a
+Contract (docs/plugin-contract.md, docs/generators.md): ``ProceduralGenerator().generate(params, shape, seed)`` returns a
 :class:`~electroforge.model.Microstructure` with labels 0 pore, 1 active (NMC), 2 carbon-binder
 domain (CBD), x through the thickness, whose measured volume fractions equal the targets implied
 by ``am_mass_fraction`` and ``porosity`` (via :func:`electroforge.materials.solid_volume_fractions`)
