@@ -22,6 +22,8 @@ Example (every key but ``design`` has a default)::
 
     [generator]  name = "procedural"; shape = 64; n_cubes = 1; options = {...}
     [characterizer] name = "taufactor"; options = {...}
+                    target_ci = 0.01   # optional: cubes until the mean tortuosity's 95 % CI is within 1 %
+                    max_cubes = 16     # ... or this many cubes (see electroforge.rve.characterize_to_target)
     [simulator] name = "pybamm"; options = {...}
     [cell] format = "4680" | "half"; options = {...}
     [optimizer] name = "trieste"; options = {...}
@@ -52,7 +54,7 @@ _TOP_KEYS = {"name", "description", "seed", "budget", "batch", "objective", "obj
              "optimizer", "timeout_s"}
 _SECTION_KEYS = {
     "generator": {"name", "shape", "n_cubes", "options"},
-    "characterizer": {"name", "options"},
+    "characterizer": {"name", "options", "target_ci", "max_cubes"},
     "simulator": {"name", "options"},
     "cell": {"format", "options"},
     "optimizer": {"name", "options"},
@@ -86,6 +88,10 @@ class CampaignConfig:
     shape: int = 64
     n_cubes: int = 1
     characterizer: ComponentSpec = ComponentSpec("taufactor")
+    target_ci: float = 0.0
+    """Relative 95 % CI half-width of the mean tortuosity to reach per evaluation (0 = off: ``n_cubes`` cubes)."""
+    max_cubes: int = 16
+    """Cap on the cubes per evaluation when ``target_ci`` is set."""
     simulator: ComponentSpec = ComponentSpec("pybamm")
     cell_format: str = "4680"
     cell_options: Mapping[str, Any] = attrs.field(factory=dict, converter=to_dict)
@@ -208,6 +214,8 @@ def config_from_dict(data: Mapping[str, Any], source: str = "config", text: str 
             shape=_number(source, "generator.shape", gen.get("shape", 64), int),
             n_cubes=_number(source, "generator.n_cubes", gen.get("n_cubes", 1), int),
             characterizer=ComponentSpec(str(cha.get("name", "taufactor")), cha.get("options", {})),
+            target_ci=_number(source, "characterizer.target_ci", cha.get("target_ci", 0.0)),
+            max_cubes=_number(source, "characterizer.max_cubes", cha.get("max_cubes", 16), int),
             simulator=ComponentSpec(str(sim.get("name", "pybamm")), sim.get("options", {})),
             cell_format=str(cell.get("format", "4680")),
             cell_options=cell.get("options", {}),
@@ -236,6 +244,9 @@ def _validate(cfg: CampaignConfig) -> None:
         raise ValidationError(f"shape={cfg.shape}: cube edge must be 8..512 voxels")
     if not 1 <= cfg.n_cubes <= 64:
         raise ValidationError(f"n_cubes={cfg.n_cubes}: must be 1..64")
+    from electroforge.rve import check_target
+
+    check_target(cfg.target_ci, cfg.max_cubes)
     if not 0 < cfg.max_failure_fraction <= 1:
         raise ValidationError(f"max_failure_fraction={cfg.max_failure_fraction}: must be in (0, 1]")
     if not cfg.timeout_s > 0:

@@ -16,6 +16,7 @@ import numpy as np
 from electroforge.errors import EvaluationError, ValidationError
 from electroforge.model import STATUS_FAILED, STATUS_OK, Electrode, Evaluation, Metrics, protocol_from_string
 from electroforge.registry import one_line
+from electroforge.rve import characterize_to_target
 
 
 def parse_assignments(items: Iterable[str], what: str = "--param") -> dict[str, float]:
@@ -155,31 +156,36 @@ def evaluate_design(params: Mapping[str, float], components: Components, config,
     gen_params = config.generator_params(params)
     cell_params = config.cell_params(params)
     gen, cha, sim = components.generator, components.characterizer, components.simulator
-    cubes, spreads = [], []
-    t = time.perf_counter()
-    try:
-        check_generator_params(gen, gen_params)
-        for k in range(config.n_cubes):
-            shape = (config.shape,) * 3
-            if hasattr(gen, "generate_with_uncertainty"):
-                ms, spread = gen.generate_with_uncertainty(gen_params, shape, seed + k)
-                spreads.append(float(spread))
-            else:
-                ms = gen.generate(gen_params, shape, seed + k)
-            cubes.append(ms)
-    except Exception as exc:
-        timings["generate"] = time.perf_counter() - t
-        return failed(_stage_error("generator", config.generator.name, exc))
-    timings["generate"] = time.perf_counter() - t
-    uncertainty = float(np.mean(spreads)) if spreads else 0.0
+    spreads: list[float] = []
+    shape = (config.shape,) * 3
 
-    t = time.perf_counter()
+    def make_cube(k: int):
+        if k == 0:
+            check_generator_params(gen, gen_params)
+        if hasattr(gen, "generate_with_uncertainty"):
+            ms, spread = gen.generate_with_uncertainty(gen_params, shape, seed + k)
+            spreads.append(float(spread))
+            return ms
+        return gen.generate(gen_params, shape, seed + k)
+
+    def account(stage: str, seconds: float) -> None:
+        timings[stage] = timings.get(stage, 0.0) + seconds
+
+    # cubes until the CI target on the mean tortuosity (config.target_ci), else config.n_cubes (electroforge.rve)
     try:
-        metrics = combine_metrics([cha.characterize(ms) for ms in cubes])
+        sampling = characterize_to_target(make_cube, cha.characterize, n_cubes=config.n_cubes,
+                                          target_ci=getattr(config, "target_ci", 0.0) or None,
+                                          max_cubes=getattr(config, "max_cubes", 16), on_stage=account)
     except Exception as exc:
-        timings["characterize"] = time.perf_counter() - t
+        uncertainty = float(np.mean(spreads)) if spreads else 0.0
+        if getattr(exc, "stage", "generate") == "generate":
+            return failed(_stage_error("generator", config.generator.name, exc))
         return failed(_stage_error("characterizer", config.characterizer.name, exc))
-    timings["characterize"] = time.perf_counter() - t
+    cubes = [sampling.first]
+    metrics = combine_metrics(list(sampling.metrics))
+    metrics = attrs.evolve(metrics, extras={**metrics.extras, **sampling.ci_extras()})
+    # per-observation noise for the optimizer: generator spread and the CI of the mean tortuosity, relative
+    uncertainty = math.hypot(float(np.mean(spreads)) if spreads else 0.0, sampling.tortuosity_relative_standard_error())
     if not np.isfinite(metrics.tortuosity_factor):
         return failed(f"characterizer {config.characterizer.name!r}: {NOT_PERCOLATING_PORE}")
     if metrics.effective_conductivity_S_per_m <= 0:

@@ -297,3 +297,140 @@ def _recommend(sizes, target_ci, target_metrics, voxel, name) -> RVEResult:
                 f"but is within the noise of the cubes measured; confirm it with more or larger cubes"
             )
     return attrs.evolve(partial, recommendation=best, note=note, warnings=tuple(warnings))
+
+
+# ---------------------------------------------------------------------------- representativity in the loop
+#: Metrics whose relative 95 % CI an evaluation records as ``<metric>_ci95``.
+CI_METRICS: tuple[str, ...] = (
+    "tortuosity_factor",
+    "effective_conductivity_S_per_m",
+    "specific_surface_area_per_m",
+    "binder_coverage",
+    "effective_diffusivity_ratio",
+)
+MIN_CUBES_FOR_CI = 3
+"""Cubes characterised before a CI may stop the sampling (two give a CI, but a very unreliable one)."""
+
+
+def relative_ci95(values: Sequence[float]) -> float:
+    """Half-width of the 95 % confidence interval of the mean (Student t) relative to |mean|.
+
+    ``inf`` with fewer than two values, a zero mean or a non-finite value; 0 for identical values.
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr.size < 2 or not np.all(np.isfinite(arr)):
+        return math.inf
+    st = _stats(arr)
+    return st.relative_ci95
+
+
+def relative_standard_error(values: Sequence[float]) -> float:
+    """Standard error of the mean relative to |mean| (the CI half-width / t quantile); inf if unknown."""
+    arr = np.asarray(values, dtype=float)
+    ci = relative_ci95(arr)
+    if not math.isfinite(ci):
+        return math.inf
+    from scipy.stats import t
+
+    return ci / float(t.ppf(0.975, arr.size - 1))
+
+
+def check_target(target_ci: float | None, max_cubes: int) -> None:
+    """One-line errors for a bad ``target_ci`` (0 or None = off, else in (0, 1)) or ``max_cubes`` (>= 1)."""
+    if target_ci is not None and (isinstance(target_ci, bool) or not isinstance(target_ci, (int, float))
+                                  or not 0 <= target_ci < 1 or math.isnan(target_ci)):
+        raise ValidationError(f"target_ci={target_ci!r}: must be a relative 95 % CI half-width in (0, 1), "
+                              "e.g. 0.01 for 1 % (0 = off)")
+    if isinstance(max_cubes, bool) or not isinstance(max_cubes, int) or not 1 <= max_cubes <= 1024:
+        raise ValidationError(f"max_cubes={max_cubes!r}: must be a whole number of cubes in 1..1024")
+
+
+@attrs.frozen
+class CubeSampling:
+    """Cubes characterised for one design by :func:`characterize_to_target`."""
+
+    metrics: tuple[Metrics, ...]
+    first: Microstructure | None
+    """The first cube (its metadata feeds the cell stage)."""
+    stopped: str
+    """``"target"`` (CI reached), ``"max_cubes"``, ``"n_cubes"`` (fixed count), ``"failed"`` (a cube does not percolate)."""
+
+    @property
+    def n_cubes(self) -> int:
+        return len(self.metrics)
+
+    def ci_extras(self) -> dict[str, float]:
+        """``n_cubes`` and ``<metric>_ci95`` (relative; NaN with one cube) for the extras of the combined metrics."""
+        out: dict[str, float] = {"n_cubes": float(self.n_cubes)}
+        for name in CI_METRICS:
+            vals = [metric_values(m)[name] for m in self.metrics]
+            ci = relative_ci95(vals)
+            out[f"{name}_ci95"] = ci if math.isfinite(ci) else math.nan
+        return out
+
+    def tortuosity_relative_standard_error(self) -> float:
+        """Relative standard error of the mean tortuosity factor (0 with one cube: unknown, no noise told)."""
+        se = relative_standard_error([m.tortuosity_factor for m in self.metrics])
+        return se if math.isfinite(se) else 0.0
+
+
+def characterize_to_target(
+    make_cube: Callable[[int], Microstructure],
+    characterize: Callable[[Microstructure], Metrics],
+    n_cubes: int = 1,
+    target_ci: float | None = None,
+    max_cubes: int = 16,
+    metric: str = TAU,
+    on_stage: Callable[[str, float], None] | None = None,
+) -> CubeSampling:
+    """Characterise independent cubes of one design until the mean of ``metric`` is known well enough.
+
+    ``make_cube(k)`` returns cube ``k`` (independent realisations: different generator seeds).
+    Without ``target_ci`` (None or 0) exactly ``n_cubes`` cubes are characterised. With it, at least
+    ``max(n_cubes, MIN_CUBES_FOR_CI)`` (capped by ``max_cubes``) and then one more at a time until the
+    relative 95 % CI half-width of the mean ``metric`` (Student t) is <= ``target_ci`` or
+    ``max_cubes`` cubes are done. A cube that does not percolate stops the sampling (the design
+    fails). ``on_stage(stage, seconds)`` is called after each generate / characterize call, so a
+    caller can account time per stage; exceptions propagate with ``.stage`` set to
+    ``"generate"`` or ``"characterize"``.
+    """
+    check_target(target_ci, max_cubes)
+    adaptive = bool(target_ci)
+    first_batch = min(max(n_cubes, MIN_CUBES_FOR_CI), max_cubes) if adaptive else n_cubes
+
+    def timed(stage, fn, arg):
+        t0 = time.perf_counter()
+        try:
+            return fn(arg)
+        except Exception as exc:
+            exc.stage = stage
+            raise
+        finally:
+            if on_stage is not None:
+                on_stage(stage, time.perf_counter() - t0)
+
+    results: list[Metrics] = []
+    first = None
+    stopped = "n_cubes"
+    k = 0
+    while True:
+        ms = timed("generate", make_cube, k)
+        m = timed("characterize", characterize, ms)
+        first = first if first is not None else ms
+        results.append(m)
+        k += 1
+        if not m.percolating:
+            stopped = "failed"
+            break
+        if k < first_batch:
+            continue
+        if not adaptive:
+            break
+        values = [getattr(m, metric) if hasattr(m, metric) else metric_values(m)[metric] for m in results]
+        if relative_ci95(values) <= target_ci:
+            stopped = "target"
+            break
+        if k >= max_cubes:
+            stopped = "max_cubes"
+            break
+    return CubeSampling(tuple(results), first, stopped)

@@ -8,7 +8,9 @@ Layout (readable with ``xarray.open_dataset``):
 * ``objective``, ``status`` (``ok``/``failed``), ``error``, ``seed``, ``batch``, ``uncertainty``;
 * metrics: ``vf_<phase>``, ``specific_surface_area_per_m``, ``binder_coverage``,
   ``tortuosity_factor``, ``effective_conductivity_S_per_m``, ``effective_diffusivity_ratio``,
-  extras as ``metric_<name>``;
+  extras as ``metric_<name>``, except the representativity of the evaluation: ``n_cubes`` (cubes
+  characterised) and ``<metric>_ci95`` (relative 95 % CI half-width of the mean over those cubes, NaN
+  with one cube), e.g. ``tortuosity_factor_ci95`` (files from before have neither: read as absent);
 * performance per protocol, dims ``(evaluation, protocol)``: every :attr:`Performance.SCALARS`
   field, plus extras as ``perf_<name>``;
 * stage timings ``time_<stage>_s``;
@@ -169,7 +171,8 @@ class CampaignStore:
             for f in METRIC_FIELDS:
                 data[f] = ("evaluation", _col(evs, lambda e, f=f: getattr(e.metrics, f)))
         for key in sorted({k for e in evs if e.metrics for k in e.metrics.extras}):
-            data[f"metric_{key}"] = ("evaluation", _col(evs, lambda e, key=key: e.metrics.extras.get(key, np.nan)))
+            name = key if _is_sampling_key(key) else f"metric_{key}"
+            data[name] = ("evaluation", _col(evs, lambda e, key=key: e.metrics.extras.get(key, np.nan)))
 
         if nprot:
             for f in Performance.SCALARS:
@@ -198,6 +201,11 @@ class CampaignStore:
         return ds
 
 
+def _is_sampling_key(key: str) -> bool:
+    """``n_cubes`` and ``<metric>_ci95``: stored under their own names, not as ``metric_<name>``."""
+    return key == "n_cubes" or key.endswith("_ci95")
+
+
 def _col(evs, getter) -> np.ndarray:
     out = np.full(len(evs), np.nan)
     for i, e in enumerate(evs):
@@ -216,6 +224,8 @@ def _rows_from_dataset(ds, space: DesignSpace, protocols: Sequence[str]) -> list
         if phases and "tortuosity_factor" in ds and not math.isnan(float(r["tortuosity_factor"])):
             vf = {p: float(r[f"vf_{p}"]) for p in phases if not math.isnan(float(r[f"vf_{p}"]))}
             extras = {v[7:]: float(r[v]) for v in ds.data_vars if v.startswith("metric_") and not math.isnan(float(r[v]))}
+            extras.update({v: float(r[v]) for v in ds.data_vars if _is_sampling_key(v) and ds[v].dims == ("evaluation",)
+                           and not math.isnan(float(r[v]))})
             metrics = Metrics(
                 volume_fractions=vf,
                 specific_surface_area_per_m=float(r["specific_surface_area_per_m"]),

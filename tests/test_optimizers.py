@@ -137,13 +137,17 @@ def test_imputed_failures_sit_below_the_worst_success_in_standardised_units():
     assert z[2] == z[4] == pytest.approx(worst - 0.1 * spread)
 
 
-def test_told_noise_raises_the_gp_noise_in_standardised_units():
+def test_told_noise_is_per_row_in_standardised_units():
     opt = TriesteOptimizer(space=SPACE, seed=0, noise_variance=1e-5)
     pts = SobolOptimizer(space=SPACE).ask(3)
-    opt.tell(pts, [1.0, 2.0, 3.0], [False] * 3, noise=[0.04, 0.04, 0.04])
-    y, noise = opt._targets_for_minimisation()
+    opt.tell(pts, [1.0, 2.0, 3.0], [False] * 3, noise=[0.04, 0.0, 0.16])
+    y, base = opt._targets_for_minimisation()
     assert y[0] > y[2]  # trieste minimises: the best objective has the lowest target
-    assert noise == pytest.approx(0.04 / np.var([1.0, 2.0, 3.0]))
+    assert base == 1e-5
+    np.testing.assert_allclose(opt.row_noise(), np.array([0.04, 0.0, 0.16]) / np.var([1.0, 2.0, 3.0]))
+    quiet = TriesteOptimizer(space=SPACE, seed=0)
+    quiet.tell(pts, [1.0, 2.0, 3.0], [False] * 3)
+    assert quiet.row_noise() is None
 
 
 def test_trieste_deduplication_replaces_repeats_by_distant_points():

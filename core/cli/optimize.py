@@ -24,6 +24,10 @@ def optimize(
     batch: int = typer.Option(None, "--batch", help="Designs per optimizer step (evaluated in parallel)."),
     shape: int = typer.Option(None, "--shape", help="Cube edge in voxels."),
     n_cubes: int = typer.Option(None, "--n-cubes", help="Cubes characterised per evaluation."),
+    target_ci: float = typer.Option(None, "--target-ci", metavar="REL",
+                                    help="Characterise cubes until the 95 % CI of the mean tortuosity is within "
+                                         "REL (e.g. 0.01), up to --max-cubes; stored as n_cubes and <metric>_ci95."),
+    max_cubes: int = typer.Option(None, "--max-cubes", help="Cap on the cubes per evaluation with --target-ci."),
     seed: int = typer.Option(None, "--seed", help="Campaign seed."),
     optimizer: str = typer.Option(None, "--optimizer", help="Optimizer name (trieste, sobol, grid, ...)."),
     generator: str = typer.Option(None, "--generator", help="Generator name (procedural, gan, ...)."),
@@ -61,6 +65,7 @@ def optimize(
         protocols = (ConstantPower(parse_power_W(power)).label,)
     cfg = cfg.with_overrides(
         budget=budget, batch=batch, shape=shape, n_cubes=n_cubes, seed=seed, optimizer=optimizer,
+        target_ci=target_ci, max_cubes=max_cubes,
         generator=generator, protocols=protocols, objective_protocol="" if protocols else None,
     )
     output = output or Path(f"{cfg.name}.nc")

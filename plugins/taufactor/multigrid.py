@@ -179,11 +179,18 @@ class _Level:
             full = torch.zeros((2 * cx, 2 * cy, 2 * cz), dtype=r.dtype, device=r.device)
             full[:nx, :ny, :nz] = r
             r = full
-        return r.view(cx, 2, cy, 2, cz, 2).sum((1, 3, 5))
+        # three strided pair sums (much faster than a sum over the interleaved axes of a 6-d view)
+        r = r[0::2] + r[1::2]
+        r = r[:, 0::2] + r[:, 1::2]
+        return r[:, :, 0::2] + r[:, :, 1::2]
 
     def prolong_add(self, e, ec):
         """e += (ec copied onto each aggregate's active cells)."""
         nx, ny, nz = self.shape
+        if (nx, ny, nz) == (2 * ec.shape[0], 2 * ec.shape[1], 2 * ec.shape[2]):
+            e6 = e.view(ec.shape[0], 2, ec.shape[1], 2, ec.shape[2], 2)
+            e6.addcmul_(ec[:, None, :, None, :, None], self.active.view(e6.shape))
+            return
         big = ec[:, None, :, None, :, None].expand(-1, 2, -1, 2, -1, 2)
         big = big.reshape(2 * ec.shape[0], 2 * ec.shape[1], 2 * ec.shape[2])[:nx, :ny, :nz]
         e.addcmul_(big, self.active)

@@ -46,8 +46,9 @@ class TriesteOptimizer:
     - ``batch``: how ``ask(n > 1)`` fills a batch: ``"lp"`` local penalisation (default),
       ``"qei"`` Monte-Carlo batch EI, ``"ts"`` Thompson sampling.
     - ``noise_variance``: GP likelihood variance in standardised objective units (fixed unless
-      ``learn_noise``); per-observation noise passed to ``tell(noise=...)`` raises it to the mean
-      told variance of the successes (converted to standardised units).
+      ``learn_noise``); per-observation noise passed to ``tell(noise=...)`` is added to it row by
+      row (heteroscedastic GP: a noisier observation constrains the model less), converted to
+      standardised units.
     - ``learn_noise``: fit the likelihood variance (starting at ``noise_variance``).
     - ``impute_margin``: failures get the worst success minus this times the successes' range.
     - ``num_kernel_samples``: random hyperparameter draws tried before each fit (trieste).
@@ -129,15 +130,20 @@ class TriesteOptimizer:
 
     # ------------------------------------------------------------------ model-based step
     def _targets_for_minimisation(self) -> tuple[np.ndarray, float]:
-        """(-standardised objectives with imputed failures, likelihood variance to use)."""
+        """(-standardised objectives with imputed failures, base likelihood variance)."""
         h = self.history
-        z, _, std = standardise_with_imputation(h.objectives, h.failed, self.impute_margin)
-        noise = self.noise_variance
-        told = h.noise[~h.failed]
-        told = told[np.isfinite(told)]
-        if told.size:
-            noise = max(noise, float(told.mean()) / std**2)
-        return -z, noise
+        z, _, _ = standardise_with_imputation(h.objectives, h.failed, self.impute_margin)
+        return -z, self.noise_variance
+
+    def row_noise(self) -> np.ndarray | None:
+        """Per-observation noise variance told in ``tell(noise=...)``, in standardised units (0 for
+        failures and rows told without noise); None when no noise was told."""
+        h = self.history
+        told = np.where(np.isfinite(h.noise) & ~h.failed, h.noise, 0.0)
+        if not np.any(told > 0):
+            return None
+        _, _, std = standardise_with_imputation(h.objectives, h.failed, self.impute_margin)
+        return told / std**2
 
     def training_data(self) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
         """What the GP is fitted to: (x in the unit cube, targets to minimise, likelihood
@@ -145,7 +151,7 @@ class TriesteOptimizer:
         observations from earlier campaigns) as long as the result depends only on its options
         and the observations told."""
         y_min, likelihood_variance = self._targets_for_minimisation()
-        return self.history.x_unit, y_min, likelihood_variance, None
+        return self.history.x_unit, y_min, likelihood_variance, self.row_noise()
 
     def propose(self, n: int, k: int) -> np.ndarray:
         """``n`` model-based points in the unit cube after ``k`` observations (public extension
