@@ -252,3 +252,15 @@ def test_pytest_plugin_gives_plugin_authors_fixtures(tmp_path):
                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 passed" in out.stdout
+
+
+def test_the_sample_third_party_generator_passes_the_kit(monkeypatch):
+    """The plugin docs/writing-plugins.md walks through (tests/sample_plugin) conforms."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "sample_plugin"))
+    from electroforge_checker import CheckerGenerator
+
+    check_generator(CheckerGenerator())
+    for check in generator_checks(shape=(32, 24, 16)):
+        check(CheckerGenerator())
