@@ -21,7 +21,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 import pluggy
@@ -30,6 +30,9 @@ from electroforge import hookspecs
 from electroforge.components import PROTOCOLS, missing_members
 from electroforge.errors import DuplicateComponentError, PluginError, UnknownComponentError
 from electroforge.hookspecs import PROJECT_NAME
+
+if TYPE_CHECKING:  # pragma: no cover
+    from electroforge.components import CellSimulator, Characterizer, Generator, Optimizer
 
 #: Component kinds and the registration hook that provides each.
 KINDS: dict[str, str] = {
@@ -204,8 +207,21 @@ class Registry:
         """The registered class (or instance) of a component."""
         return self.info(kind, name).obj
 
+    @overload
+    def create(self, kind: Literal["generator"], name: str, **options: Any) -> Generator: ...
+    @overload
+    def create(self, kind: Literal["characterizer"], name: str, **options: Any) -> Characterizer: ...
+    @overload
+    def create(self, kind: Literal["cell_simulator"], name: str, **options: Any) -> CellSimulator: ...
+    @overload
+    def create(self, kind: Literal["optimizer"], name: str, **options: Any) -> Optimizer: ...
+    @overload
+    def create(self, kind: str, name: str, **options: Any) -> Any: ...
+
     def create(self, kind: str, name: str, **options: Any) -> Any:
-        """Instantiate a component with keyword options (an instance is returned as is)."""
+        """Instantiate a component with keyword options (an instance is returned as is); the
+        result satisfies the kind's protocol in :mod:`electroforge.components` (checked at
+        registration)."""
         obj = self.get(kind, name)
         if not isinstance(obj, type):
             return obj
