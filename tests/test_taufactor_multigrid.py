@@ -233,3 +233,13 @@ def test_bad_solver_options_are_one_line_errors(bad):
     with pytest.raises(ValidationError) as exc:
         TauFactorCharacterizer(**bad)
     assert "\n" not in str(exc.value)
+
+
+def test_table_surface_area_equals_scikit_image_marching_cubes():
+    rng = np.random.default_rng(0)
+    volumes = [rng.random((20, 17, 23)) < 0.5, synthetic_electrode(32, radius_vox=4.0, seed=2) == 1,
+               synthetic_electrode(32, radius_vox=4.0, seed=2) == 2]
+    for mask in volumes:
+        ref = geometry.surface_area_marching_cubes(mask)
+        assert ref > 100
+        assert geometry.surface_area_voxels(mask) == pytest.approx(ref, rel=1e-6)

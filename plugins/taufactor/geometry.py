@@ -8,6 +8,8 @@ Conventions (shared with :mod:`electroforge.plugins.taufactor.characterizer`):
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -52,21 +54,48 @@ def face_counts(labels: np.ndarray, phase: int, n_labels: int) -> np.ndarray:
 def surface_area_voxels(mask: np.ndarray) -> float:
     """Area (in voxel-face units) of the boundary of ``mask`` inside the volume, by marching cubes.
 
-    Marching cubes on the unsmoothed binary mask at the 0.5 level: within 1-2 % of the exact
-    area for spheres of a few voxels' radius, where counting voxel faces overestimates by ~40 %
-    (measured, recipes/README.md). The mesh is not closed on the domain faces, so the cut
-    surface of the sample is not counted.
+    Marching cubes (Lewiner, as scikit-image implements it) on the unsmoothed binary mask at the
+    0.5 level: within 1-2 % of the exact area for spheres of a few voxels' radius, where counting
+    voxel faces overestimates by ~40 % (measured). The mesh is not closed on the domain faces, so
+    the cut surface of the sample is not counted.
+
+    On binary data every mesh vertex sits at an edge midpoint and the triangles of a 2x2x2 cell
+    depend only on its eight corners, so the mesh area is a sum over cells of a 256-entry table
+    (:func:`_cell_area_table`, built once from scikit-image's own marching cubes): the same number as
+    ``mesh_surface_area(marching_cubes(mask))`` to float rounding (tested), ~30x faster.
     """
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any() or mask.all() or min(mask.shape) < 2:
+        return 0.0
+    m = mask.view(np.uint8)
+    nx, ny, nz = (s - 1 for s in m.shape)
+    code = np.zeros((nx, ny, nz), dtype=np.uint8)
+    for bit, (i, j, k) in enumerate(_CORNERS):
+        code |= m[i:i + nx, j:j + ny, k:k + nz] << np.uint8(bit)
+    return float(np.bincount(code.ravel(), minlength=256) @ _cell_area_table())
+
+
+_CORNERS = [(i, j, k) for i in (0, 1) for j in (0, 1) for k in (0, 1)]
+
+
+@functools.lru_cache(maxsize=1)
+def _cell_area_table() -> np.ndarray:
+    """Marching-cubes surface area of a single 2x2x2 cell for each of the 256 corner patterns."""
+    table = np.zeros(256)
+    for code in range(1, 255):
+        cell = np.zeros((2, 2, 2), np.float32)
+        for bit, corner in enumerate(_CORNERS):
+            cell[corner] = (code >> bit) & 1
+        table[code] = surface_area_marching_cubes(cell)
+    return table
+
+
+def surface_area_marching_cubes(mask: np.ndarray) -> float:
+    """The same area straight from scikit-image: ``mesh_surface_area(marching_cubes(mask, 0.5))``."""
     from skimage import measure
 
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any() or mask.all():
-        return 0.0
-    # crop to the bounding box of the phase plus one voxel: same surface, less work
-    idx = np.nonzero(mask)
-    sl = tuple(slice(max(int(i.min()) - 1, 0), int(i.max()) + 2) for i in idx)
-    sub = mask[sl].astype(np.float32)
-    if min(sub.shape) < 2:
+    sub = np.asarray(mask, dtype=np.float32)
+    if min(sub.shape) < 2 or sub.min() == sub.max():
         return 0.0
     verts, faces, _, _ = measure.marching_cubes(sub, 0.5, method="lewiner")
     return float(measure.mesh_surface_area(verts, faces))
