@@ -179,7 +179,8 @@ def write_microstructure(ms: Microstructure, path: str | Path) -> Path:
         import tifffile
 
         desc = json.dumps({"voxel_size_m": ms.voxel_size_m, "phases": list(ms.phases), "axes": "x,y,z"})
-        tifffile.imwrite(path, np.asarray(ms.labels), description=desc, metadata=None, compression="zlib")
+        tifffile.imwrite(path, np.asarray(ms.labels), description=desc, metadata=None, compression="zlib",
+                         photometric="minisblack")  # a stack of 2D slices, never RGB(A) planes
     elif suf == ".nc":
         import xarray as xr
 

@@ -49,7 +49,7 @@ def run(capsys):
 def test_characterize_numpy_tiff_gives_the_analytic_values(cli, tmp_path):
     lab = _channels()
     path = tmp_path / "channels.tif"
-    tifffile.imwrite(path, lab * 255)  # foreign labels 0/255, no electroforge metadata
+    tifffile.imwrite(path, lab * 255, photometric="minisblack")  # foreign labels 0/255, no electroforge metadata
     d = _json(cli("characterize", str(path), "--voxel-size", "0.4um", "--phases", "pore,active",
                   "--json", "--option", "threads=1"))
     eps = float((lab == 0).mean())
@@ -75,7 +75,7 @@ def test_characterize_label_map_and_three_phases(run, tmp_path):
     lab[:10, 12:, :] = 2  # binder block
     raw = np.choose(lab, [0, 128, 255]).astype(np.uint8)
     path = tmp_path / "three.tif"
-    tifffile.imwrite(path, raw)
+    tifffile.imwrite(path, raw, photometric="minisblack")
     d = _json(run("characterize", str(path), "--voxel-size", "500nm", "--phases", "0=pore,128=active,255=binder",
                   "--json", "--option", "threads=1"))
     for i, name in enumerate(("pore", "active", "binder")):

@@ -33,7 +33,7 @@ def test_foreign_tiff_labels_are_mapped_in_sorted_order(tmp_path):
     arr = np.zeros((4, 4, 4), np.uint8)
     arr[1] = 128
     arr[2:] = 255
-    tifffile.imwrite(tmp_path / "scan.tif", arr)
+    tifffile.imwrite(tmp_path / "scan.tif", arr, photometric="minisblack")
     with pytest.raises(InputFileError, match=r"unexpected label values \[0, 128, 255\]"):
         read_microstructure(tmp_path / "scan.tif", voxel_size_m=1e-6)
     ms = read_microstructure(tmp_path / "scan.tif", voxel_size_m=1e-6, phases=["pore", "active", "binder"])
@@ -42,7 +42,7 @@ def test_foreign_tiff_labels_are_mapped_in_sorted_order(tmp_path):
 
 def test_label_count_mismatch_is_named(tmp_path):
     arr = np.arange(64, dtype=np.uint8).reshape(4, 4, 4) % 5 * 10
-    tifffile.imwrite(tmp_path / "five.tif", arr)
+    tifffile.imwrite(tmp_path / "five.tif", arr, photometric="minisblack")
     with pytest.raises(InputFileError, match=r"five.tif: 5 distinct label values"):
         read_microstructure(tmp_path / "five.tif", voxel_size_m=1e-6, phases=["pore", "active", "binder"])
 
@@ -61,3 +61,17 @@ def test_garbage_and_missing_files(tmp_path):
         read_microstructure(tmp_path / "nothere.tif")
     with pytest.raises(InputFileError, match=r"unsupported file type .png"):
         read_microstructure(tmp_path / "a.png")
+
+
+def test_a_volume_four_voxels_thick_is_written_as_slices_not_rgba(tmp_path):
+    import warnings
+
+    from electroforge import Microstructure
+
+    labels = np.random.default_rng(0).integers(0, 3, size=(4, 5, 6), dtype=np.uint8)
+    ms = Microstructure(labels, 4e-7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tifffile warns when it guesses RGB(A) planes
+        ms.to_file(tmp_path / "thin.tif")
+    back = Microstructure.from_file(tmp_path / "thin.tif")
+    assert back.shape == (4, 5, 6) and np.array_equal(back.labels, labels)

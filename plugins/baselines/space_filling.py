@@ -79,7 +79,7 @@ class GridOptimizer(_IndexedOptimizer):
     def __init__(self, space: DesignSpace, seed: int = 0, points_per_dim: int = 5):
         super().__init__(space, seed)
         if isinstance(points_per_dim, bool) or not isinstance(points_per_dim, (int, np.integer)) or points_per_dim < 1:
-            raise ValidationError(f"optimizer 'grid': points_per_dim must be a positive integer, got {points_per_dim!r}")
+            raise ValidationError(f"optimizer {self.name!r}: points_per_dim must be a positive integer, got {points_per_dim!r}")
         self.points_per_dim = int(points_per_dim)
         #: total number of grid points, points_per_dim ** dim
         self.size = self.points_per_dim ** space.dim
@@ -92,7 +92,7 @@ class GridOptimizer(_IndexedOptimizer):
     def _unit_points(self, k: int, n: int) -> np.ndarray:
         if k >= self.size:
             raise ValidationError(
-                f"optimizer 'grid': all {self.size} grid points ({self.points_per_dim} per parameter) "
+                f"optimizer {self.name!r}: all {self.size} grid points ({self.points_per_dim} per parameter) "
                 f"have been evaluated; lower the budget to {self.size} or raise points_per_dim"
             )
         axis = self._axis()

@@ -118,11 +118,11 @@ class ProceduralGenerator:
     ):
         for opt, v in (("voxel_size_m", voxel_size_m), ("particle_diameter_m", particle_diameter_m)):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValidationError(f"generator 'procedural': option {opt}={v!r} must be a number > 0")
+                raise ValidationError(f"generator {self.name!r}: option {opt}={v!r} must be a number > 0")
         if not 0.0 <= particle_diameter_sigma <= 1.0:
-            raise ValidationError(f"generator 'procedural': particle_diameter_sigma={particle_diameter_sigma!r} must lie in [0, 1]")
+            raise ValidationError(f"generator {self.name!r}: particle_diameter_sigma={particle_diameter_sigma!r} must lie in [0, 1]")
         if not 0.0 <= overlap < 1.0:
-            raise ValidationError(f"generator 'procedural': overlap={overlap!r} must lie in [0, 1)")
+            raise ValidationError(f"generator {self.name!r}: overlap={overlap!r} must lie in [0, 1)")
         self.voxel_size_m = float(voxel_size_m)
         self.particle_diameter_m = float(particle_diameter_m)
         self.particle_diameter_sigma = float(particle_diameter_sigma)
@@ -174,7 +174,7 @@ class ProceduralGenerator:
         lo, hi = 0.5 * median_r, 2.0 * median_r
         if median_r < 1.0:
             raise ValidationError(
-                f"generator 'procedural': particle_diameter_m={self.particle_diameter_m:g} is under two voxels "
+                f"generator {self.name!r}: particle_diameter_m={self.particle_diameter_m:g} is under two voxels "
                 f"of {self.voxel_size_m:g} m"
             )
         return lambda n: np.clip(median_r * np.exp(self.particle_diameter_sigma * rng.standard_normal(n)), lo, hi), hi
