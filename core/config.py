@@ -28,9 +28,11 @@ Example (every key but ``design`` has a default)::
     [cell] format = "4680" | "half"; options = {...}
     [optimizer] name = "trieste"; options = {...}
 
-Cell-stage parameters (not passed to the generator): ``mass_loading_mg_per_cm2`` (dry coating
-mass per side, mg/cm²), ``thickness_um`` (coating thickness per side, µm) and
-``particle_radius_um``. Everything else feeds the generator.
+Each design parameter feeds the stage it declares (``Parameter.stage``; ``stage = "cell"`` is the
+default for the cell-stage names below); a fixed parameter feeds the cell if it is one of them,
+else the generator. Cell-stage parameters: ``mass_loading_mg_per_cm2`` (dry coating mass per side,
+mg/cm²), ``thickness_um`` (coating thickness per side, µm) and ``particle_radius_um`` (overrides
+the generator's ``Microstructure.particle_radius_m``).
 """
 from __future__ import annotations
 
@@ -104,14 +106,25 @@ class CampaignConfig:
     def objective_label(self) -> str:
         return self.objective_protocol or self.protocols[0]
 
-    def generator_params(self, params: Mapping[str, float]) -> dict[str, float]:
-        """Design + fixed values that feed the generator."""
+    def stage_of(self, name: str) -> str:
+        """The stage a parameter feeds: its declared ``Parameter.stage`` for a design parameter;
+        for a fixed one ``"cell"`` if it is one of :data:`CELL_PARAMETERS`, else ``"generator"``."""
+        if name in self.space.names:
+            return self.space[name].stage
+        return "cell" if name in CELL_PARAMETERS else "generator"
+
+    def params_for(self, stage: str, params: Mapping[str, float]) -> dict[str, float]:
+        """Design + fixed values that feed ``stage`` (``"generator"`` or ``"cell"``)."""
         merged = {**self.fixed, **params}
-        return {k: float(v) for k, v in merged.items() if k not in CELL_PARAMETERS}
+        return {k: float(v) for k, v in merged.items() if self.stage_of(k) == stage}
+
+    def generator_params(self, params: Mapping[str, float]) -> dict[str, float]:
+        """Design + fixed values that feed the generator (routed by :meth:`stage_of`)."""
+        return self.params_for("generator", params)
 
     def cell_params(self, params: Mapping[str, float]) -> dict[str, float]:
-        merged = {**self.fixed, **params}
-        return {k: float(v) for k, v in merged.items() if k in CELL_PARAMETERS}
+        """Design + fixed values that feed the cell stage (routed by :meth:`stage_of`)."""
+        return self.params_for("cell", params)
 
     def with_overrides(self, **overrides: Any) -> CampaignConfig:
         """Apply CLI overrides (None values are ignored) and re-validate."""
@@ -257,6 +270,9 @@ def _validate(cfg: CampaignConfig) -> None:
     for p in cfg.space.parameters:
         if p.name in CELL_PARAMETERS and p.stage != "cell":
             raise ValidationError(f"design.{p.name} feeds the cell; its stage must be 'cell'")
+        if p.stage == "cell" and p.name not in CELL_PARAMETERS:
+            raise ValidationError(f"design.{p.name} has stage 'cell', but the cell stage takes only "
+                                  f"{', '.join(CELL_PARAMETERS)}")
     cell_keys = set(cfg.fixed) | set(cfg.space.names)
     if {"mass_loading_mg_per_cm2", "thickness_um"} <= cell_keys:
         raise ValidationError("give either mass_loading_mg_per_cm2 or thickness_um, not both")

@@ -8,13 +8,25 @@ import math
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
+from electroforge.components import CellSimulator, Characterizer, Generator, supports_uncertainty
 from electroforge.errors import EvaluationError, ValidationError
-from electroforge.model import STATUS_FAILED, STATUS_OK, Electrode, Evaluation, Metrics, protocol_from_string
+from electroforge.model import (
+    PORE_NOT_PERCOLATING,
+    SOLID_NOT_PERCOLATING,
+    STATUS_FAILED,
+    STATUS_OK,
+    ConstantCurrent,
+    ConstantPower,
+    Electrode,
+    Evaluation,
+    Metrics,
+    protocol_from_string,
+)
 from electroforge.registry import one_line
 from electroforge.rve import characterize_to_target
 
@@ -37,7 +49,7 @@ def parse_assignments(items: Iterable[str], what: str = "--param") -> dict[str, 
     return out
 
 
-def check_generator_params(generator: Any, params: Mapping[str, float], allow_extrapolation: bool = False) -> None:
+def check_generator_params(generator: Generator, params: Mapping[str, float], allow_extrapolation: bool = False) -> None:
     """Raise (or warn, with ``allow_extrapolation``) on unknown or out-of-envelope parameters."""
     bounds: Mapping[str, tuple[float, float]] = getattr(generator, "parameters", {}) or {}
     name = getattr(generator, "name", type(generator).__name__)
@@ -58,19 +70,23 @@ def check_generator_params(generator: Any, params: Mapping[str, float], allow_ex
 
 
 # ---------------------------------------------------------------------------- one evaluation
-NOT_PERCOLATING_PORE = "pore network does not percolate"
-NOT_PERCOLATING_SOLID = "solid network does not percolate"
+#: Kept for older imports; the reasons live with :attr:`Metrics.failure_reason`.
+NOT_PERCOLATING_PORE = PORE_NOT_PERCOLATING
+NOT_PERCOLATING_SOLID = SOLID_NOT_PERCOLATING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from electroforge.cells import CellFormat
 
 
 @attrs.define
 class Components:
     """The components of one campaign, built once per process."""
 
-    generator: Any
-    characterizer: Any
-    simulator: Any
-    cell: Any
-    protocols: list
+    generator: Generator
+    characterizer: Characterizer
+    simulator: CellSimulator
+    cell: CellFormat
+    protocols: list[ConstantCurrent | ConstantPower]
 
     @classmethod
     def from_config(cls, config, registry=None) -> Components:
@@ -96,7 +112,7 @@ def combine_metrics(all_metrics: list[Metrics]) -> Metrics:
     """Mean of the metrics over several cubes; their standard deviation goes to ``uncertainty``."""
     if len(all_metrics) == 1:
         return all_metrics[0]
-    fields = ("specific_surface_area_per_m", "binder_coverage", "tortuosity_factor", "effective_conductivity_S_per_m")
+    fields = Metrics.SCALARS
     mean = {f: float(np.mean([getattr(m, f) for m in all_metrics])) for f in fields}
     std = {f: float(np.std([getattr(m, f) for m in all_metrics], ddof=1)) for f in fields if np.isfinite(mean[f])}
     phases = list(all_metrics[0].volume_fractions)
@@ -109,8 +125,14 @@ def combine_metrics(all_metrics: list[Metrics]) -> Metrics:
 
 
 def electrode_from_params(metrics: Metrics, cell_params: Mapping[str, float], gen_params: Mapping[str, float],
-                          metadata: Mapping[str, Any] | None = None) -> Electrode:
-    """Electrode for the simulator: loading or thickness from the cell-stage parameters."""
+                          metadata: Mapping[str, Any] | None = None,
+                          particle_radius_m: float | None = None) -> Electrode:
+    """Electrode for the simulator: loading or thickness from the cell-stage parameters.
+
+    The particle radius is, in order: the cell-stage parameter ``particle_radius_um``, the
+    generator's ``Microstructure.particle_radius_m`` (passed as ``particle_radius_m``), a
+    ``mean_particle_radius_m`` metadata entry (older generators), else the Electrode default.
+    """
     kwargs: dict[str, Any] = {}
     if "thickness_um" in cell_params:
         kwargs["thickness_m"] = cell_params["thickness_um"] * 1e-6
@@ -118,6 +140,8 @@ def electrode_from_params(metrics: Metrics, cell_params: Mapping[str, float], ge
         kwargs["mass_loading_kg_per_m2"] = cell_params.get("mass_loading_mg_per_cm2", 20.0) * 1e-2
     if "particle_radius_um" in cell_params:
         kwargs["particle_radius_m"] = cell_params["particle_radius_um"] * 1e-6
+    elif particle_radius_m is not None:
+        kwargs["particle_radius_m"] = float(particle_radius_m)
     elif metadata and metadata.get("mean_particle_radius_m"):
         kwargs["particle_radius_m"] = float(metadata["mean_particle_radius_m"])
     if "am_mass_fraction" in gen_params:
@@ -162,8 +186,8 @@ def evaluate_design(params: Mapping[str, float], components: Components, config,
     def make_cube(k: int):
         if k == 0:
             check_generator_params(gen, gen_params)
-        if hasattr(gen, "generate_with_uncertainty"):
-            ms, spread = gen.generate_with_uncertainty(gen_params, shape, seed + k)
+        if supports_uncertainty(gen):
+            ms, spread = gen.generate_with_uncertainty(gen_params, shape, seed + k)  # type: ignore[attr-defined]
             spreads.append(float(spread))
             return ms
         return gen.generate(gen_params, shape, seed + k)
@@ -186,14 +210,13 @@ def evaluate_design(params: Mapping[str, float], components: Components, config,
     metrics = attrs.evolve(metrics, extras={**metrics.extras, **sampling.ci_extras()})
     # per-observation noise for the optimizer: generator spread and the CI of the mean tortuosity, relative
     uncertainty = math.hypot(float(np.mean(spreads)) if spreads else 0.0, sampling.tortuosity_relative_standard_error())
-    if not np.isfinite(metrics.tortuosity_factor):
-        return failed(f"characterizer {config.characterizer.name!r}: {NOT_PERCOLATING_PORE}")
-    if metrics.effective_conductivity_S_per_m <= 0:
-        return failed(f"characterizer {config.characterizer.name!r}: {NOT_PERCOLATING_SOLID}")
+    if metrics.failure_reason:
+        return failed(f"characterizer {config.characterizer.name!r}: {metrics.failure_reason}")
 
     t = time.perf_counter()
     try:
-        electrode = electrode_from_params(metrics, cell_params, gen_params, cubes[0].metadata)
+        electrode = electrode_from_params(metrics, cell_params, gen_params, cubes[0].metadata,
+                                          particle_radius_m=cubes[0].particle_radius_m)
         for protocol in components.protocols:
             performances[protocol.label] = sim.simulate(electrode, components.cell, protocol)
     except Exception as exc:

@@ -1,4 +1,4 @@
-"""Campaign files: one netCDF4 file per campaign, one row per evaluation (DESIGN.md section 5).
+"""Campaign files: one netCDF4 file per campaign, one row per evaluation (docs/campaigns.md).
 
 Layout (readable with ``xarray.open_dataset``):
 
@@ -39,13 +39,7 @@ from electroforge.design import DesignSpace, Parameter
 from electroforge.errors import InputFileError
 from electroforge.model import STATUS_FAILED, Evaluation, Metrics, Performance
 
-METRIC_FIELDS = (
-    "specific_surface_area_per_m",
-    "binder_coverage",
-    "tortuosity_factor",
-    "effective_conductivity_S_per_m",
-    "effective_diffusivity_ratio",
-)
+METRIC_FIELDS = (*Metrics.SCALARS, "effective_diffusivity_ratio")
 RESERVED = {"objective", "status", "error", "seed", "batch", "uncertainty", "evaluation", "protocol",
             *METRIC_FIELDS, *Performance.SCALARS}
 
