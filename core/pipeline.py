@@ -205,6 +205,7 @@ def evaluate_design(params: Mapping[str, float], components: Components, config,
         if getattr(exc, "stage", "generate") == "generate":
             return failed(_stage_error("generator", config.generator.name, exc))
         return failed(_stage_error("characterizer", config.characterizer.name, exc))
+    assert sampling.first is not None  # characterize_to_target generates at least one cube
     cubes = [sampling.first]
     metrics = combine_metrics(list(sampling.metrics))
     metrics = attrs.evolve(metrics, extras={**metrics.extras, **sampling.ci_extras()})
