@@ -243,3 +243,13 @@ def test_table_surface_area_equals_scikit_image_marching_cubes():
         ref = geometry.surface_area_marching_cubes(mask)
         assert ref > 100
         assert geometry.surface_area_voxels(mask) == pytest.approx(ref, rel=1e-6)
+
+
+def test_unconverged_multigrid_falls_back_to_direct_or_more_iterations(monkeypatch):
+    mask = synthetic_electrode(24, radius_vox=3.0, seed=4) == 0
+    ref = solvers.multigrid_tortuosity(mask, rtol=1e-7)
+    direct = solvers.multigrid_tortuosity(mask, iter_limit=1)  # small cluster: sparse direct solve
+    assert direct.converged and direct.tau == pytest.approx(ref.tau, rel=1e-5)
+    monkeypatch.setattr(solvers, "DIRECT_FALLBACK_MAX_UNKNOWNS", 0)
+    more = solvers.multigrid_tortuosity(mask, iter_limit=2)  # large cluster: 10x the iterations
+    assert more.converged and more.iterations > 2 and more.tau == pytest.approx(ref.tau, rel=5e-4)
