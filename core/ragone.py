@@ -173,5 +173,9 @@ def best_design_curve(store: Any, powers_W: Iterable[float], registry: Any = Non
     simulator = registry.create("cell_simulator", cfg.simulator.name, **cfg.simulator.options)
     cell = (cell_from_name(cfg.cell_format, **cfg.cell_options) if cell_format is None
             else cell_from_name(cell_format))
-    electrode = electrode_from_params(best.metrics, cfg.cell_params(best.params), cfg.generator_params(best.params))
+    # the particle radius the campaign simulated with (the generator's, reported by the simulator)
+    radius = next((p.extras["particle_radius_m"] for p in best.performances.values()
+                   if "particle_radius_m" in p.extras), None)
+    electrode = electrode_from_params(best.metrics, cfg.cell_params(best.params), cfg.generator_params(best.params),
+                                      particle_radius_m=radius)
     return ragone_curve(simulator, electrode, cell, powers_W)

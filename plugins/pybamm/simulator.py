@@ -136,7 +136,7 @@ class PyBaMMSimulator:
             t_end = 3600.0 * 2.0 * layout.nominal_capacity_Ah * 4.3 / protocol.power_W
         sim = self._simulation(layout, cell, electrode, half, drive, inputs)
         sol = self._solve(sim, inputs, t_end)
-        return self._performance(sol, layout, protocol)
+        return self._performance(sol, layout, protocol, electrode)
 
     # ---------------------------------------------------------------- inputs
     def inputs(self, electrode: Electrode, layout: CellLayout, protocol, half: bool) -> dict[str, float]:
@@ -286,7 +286,7 @@ class PyBaMMSimulator:
             raise self._fail(f"infeasible: the discharge ends at t=0 ({term})")
         return sol
 
-    def _performance(self, sol, layout: CellLayout, protocol) -> Performance:
+    def _performance(self, sol, layout: CellLayout, protocol, electrode: Electrode | None = None) -> Performance:
         t = np.asarray(sol["Time [s]"].entries, dtype=float)
         v = np.asarray(sol["Voltage [V]"].entries, dtype=float)
         duration = float(t[-1] - t[0])
@@ -306,6 +306,7 @@ class PyBaMMSimulator:
             "cathode_thickness_m": layout.cathode_thickness_m,
             "electrode_area_m2": layout.electrode_area_m2,
             "active_mass_kg": layout.active_mass_kg,
+            **({} if electrode is None else {"particle_radius_m": float(electrode.particle_radius_m)}),
             "mass_loading_kg_per_m2": layout.mass_loading_kg_per_m2,
             "anode_thickness_m": layout.anode_thickness_m,
             **{f"mass_{part}_kg": kg for part, kg in layout.mass_breakdown_kg.items()},
