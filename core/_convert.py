@@ -1,5 +1,6 @@
 """attrs converters with precise types (``converter=dict`` / ``converter=tuple`` are untyped for
 type checkers). Internal to the core."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

@@ -16,6 +16,7 @@ Optional members are spelled out as their own protocols (:class:`UncertaintyAwar
 :class:`NoiseAwareOptimizer`); the core checks for them with :func:`supports_uncertainty` and
 :func:`accepts_noise` and never by catching a ``TypeError``.
 """
+
 from __future__ import annotations
 
 import inspect

@@ -6,6 +6,7 @@ Public API for optimizer plugins: the built-in optimizers (``sobol``, ``random``
 never depends on how often ``ask`` was called or on random state advanced by earlier asks, so a
 fresh optimizer told all stored observations at once proposes what the uninterrupted one would.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,7 +55,9 @@ class History:
 
     def __init__(self, space: DesignSpace, who: str):
         if not isinstance(space, DesignSpace):
-            raise ValidationError(f"optimizer {who!r}: space must be an electroforge.DesignSpace, got {type(space).__name__}")
+            raise ValidationError(
+                f"optimizer {who!r}: space must be an electroforge.DesignSpace, got {type(space).__name__}"
+            )
         self.space = space
         self.who = who
         self.x_unit = np.empty((0, space.dim))
@@ -90,7 +93,9 @@ class History:
         rows = []
         for i, p in enumerate(params):
             if not isinstance(p, Mapping):
-                raise ValidationError(f"{self.who}.tell: params[{i}] must be a mapping name -> value, got {type(p).__name__}")
+                raise ValidationError(
+                    f"{self.who}.tell: params[{i}] must be a mapping name -> value, got {type(p).__name__}"
+                )
             missing = [name for name in self.space.names if name not in p]
             if missing:
                 raise ValidationError(f"{self.who}.tell: params[{i}] lacks parameter {missing[0]!r}")

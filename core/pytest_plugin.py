@@ -14,6 +14,7 @@ is installed can use them without a ``conftest.py``:
 
 Nothing heavy is imported here: the fixtures import electroforge when a test asks for them.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -36,6 +36,7 @@ What is checked (see docs/writing-plugins.md, "Testing a plugin"):
 
 The checks use small volumes (tens of voxels) so that a suite can run them on every component.
 """
+
 from __future__ import annotations
 
 import math
@@ -129,11 +130,13 @@ def _first_line(exc: BaseException) -> str:
 # ============================================================================ sample inputs
 def sample_design_space() -> DesignSpace:
     """A three-parameter space (two generator-stage, one cell-stage) for optimizer checks."""
-    return DesignSpace((
-        Parameter("am_mass_fraction", 0.85, 0.97),
-        Parameter("porosity", 0.25, 0.50),
-        Parameter("mass_loading_mg_per_cm2", 10.0, 40.0, stage="cell", unit="mg/cm²"),
-    ))
+    return DesignSpace(
+        (
+            Parameter("am_mass_fraction", 0.85, 0.97),
+            Parameter("porosity", 0.25, 0.50),
+            Parameter("mass_loading_mg_per_cm2", 10.0, 40.0, stage="cell", unit="mg/cm²"),
+        )
+    )
 
 
 def sample_metrics(**overrides: Any) -> Metrics:
@@ -156,8 +159,9 @@ def sample_electrode(**overrides: Any) -> Electrode:
     return Electrode(**values)
 
 
-def sample_microstructure(structure: str = "channels", shape: tuple[int, int, int] = (16, 12, 12),
-                          fraction: float = 0.25) -> Microstructure:
+def sample_microstructure(
+    structure: str = "channels", shape: tuple[int, int, int] = (16, 12, 12), fraction: float = 0.25
+) -> Microstructure:
     """Analytic three-phase volumes (labels 0 pore, 1 active, 2 binder), x through the thickness.
 
     * ``"channels"``: straight square pore channels along x in active material, pore fraction
@@ -205,8 +209,9 @@ def _centre(bounds: Mapping[str, tuple[float, float]]) -> dict[str, float]:
     return {k: 0.5 * (lo + hi) for k, (lo, hi) in bounds.items()}
 
 
-def _generated(gen: Any, r: _Report, params: Mapping[str, float], shape: tuple[int, int, int], seed: int,
-               what: str) -> Microstructure:
+def _generated(
+    gen: Any, r: _Report, params: Mapping[str, float], shape: tuple[int, int, int], seed: int, what: str
+) -> Microstructure:
     ms = r.call(f"{what}: generate({dict(params)}, {shape}, {seed})", gen.generate, dict(params), shape, seed)
     r.expect(isinstance(ms, Microstructure), f"{what}: generate returned {type(ms).__name__}, not a Microstructure")
     return ms
@@ -216,8 +221,10 @@ def _check_generator_protocol(gen: Any, r: _Report) -> None:
     missing = missing_members("generator", gen)
     r.expect(not missing, f"missing {', '.join(missing)}")
     name = getattr(gen, "name", "")
-    r.expect(isinstance(name, str) and name == name.lower() and name.strip() == name and bool(name),
-             f"name must be a non-empty lowercase string, got {name!r}")
+    r.expect(
+        isinstance(name, str) and name == name.lower() and name.strip() == name and bool(name),
+        f"name must be a non-empty lowercase string, got {name!r}",
+    )
 
 
 def _check_generator_bounds(gen: Any, r: _Report) -> None:
@@ -235,8 +242,10 @@ def _check_generator_shape(gen: Any, r: _Report, shape: tuple[int, int, int] = D
 def _check_generator_labels(gen: Any, r: _Report, shape: tuple[int, int, int] = DEFAULT_SHAPE, seed: int = 0) -> None:
     ms = _generated(gen, r, _centre(_generator_bounds(gen, r)), shape, seed, "centre")
     present = sorted(int(v) for v in np.unique(ms.labels))
-    r.expect(bool(present) and present[-1] < len(ms.phases),
-             f"labels {present} are not all within the declared phases {ms.phases}")
+    r.expect(
+        bool(present) and present[-1] < len(ms.phases),
+        f"labels {present} are not all within the declared phases {ms.phases}",
+    )
     r.expect("pore" in ms.phases, f"phases {ms.phases} name no 'pore' phase")
 
 
@@ -248,8 +257,9 @@ def _check_generator_seed(gen: Any, r: _Report, shape: tuple[int, int, int] = DE
     r.expect(differ == 0, f"the same (params, shape, seed={seed}) gave labels differing in {differ} voxels")
 
 
-def _check_generator_envelope(gen: Any, r: _Report, shape: tuple[int, int, int] = DEFAULT_SHAPE, seed: int = 0,
-                              max_corners: int = 16) -> None:
+def _check_generator_envelope(
+    gen: Any, r: _Report, shape: tuple[int, int, int] = DEFAULT_SHAPE, seed: int = 0, max_corners: int = 16
+) -> None:
     bounds = _generator_bounds(gen, r)
     names = list(bounds)
     corners = list(product(*[(bounds[n][0], bounds[n][1]) for n in names]))
@@ -262,18 +272,26 @@ def _check_generator_envelope(gen: Any, r: _Report, shape: tuple[int, int, int] 
         r.expect(tuple(ms.shape) == tuple(shape), f"{label}: asked for shape {tuple(shape)}, got {tuple(ms.shape)}")
 
 
-def _check_generator_uncertainty(gen: Any, r: _Report, shape: tuple[int, int, int] = DEFAULT_SHAPE, seed: int = 0) -> None:
+def _check_generator_uncertainty(
+    gen: Any, r: _Report, shape: tuple[int, int, int] = DEFAULT_SHAPE, seed: int = 0
+) -> None:
     if not supports_uncertainty(gen):
         return
     params = _centre(_generator_bounds(gen, r))
     out = r.call("generate_with_uncertainty", gen.generate_with_uncertainty, params, shape, seed)
-    r.expect(isinstance(out, tuple) and len(out) == 2, f"generate_with_uncertainty returned {type(out).__name__}, "
-             "not a (Microstructure, float) pair")
+    r.expect(
+        isinstance(out, tuple) and len(out) == 2,
+        f"generate_with_uncertainty returned {type(out).__name__}, not a (Microstructure, float) pair",
+    )
     ms, u = out
-    r.expect(isinstance(ms, Microstructure) and tuple(ms.shape) == tuple(shape),
-             f"generate_with_uncertainty returned {ms!r} for shape {tuple(shape)}")
-    r.expect(bool(isinstance(u, (int, float, np.floating)) and math.isfinite(u) and u >= 0),
-             f"the relative uncertainty must be a finite float >= 0, got {u!r}")
+    r.expect(
+        isinstance(ms, Microstructure) and tuple(ms.shape) == tuple(shape),
+        f"generate_with_uncertainty returned {ms!r} for shape {tuple(shape)}",
+    )
+    r.expect(
+        bool(isinstance(u, (int, float, np.floating)) and math.isfinite(u) and u >= 0),
+        f"the relative uncertainty must be a finite float >= 0, got {u!r}",
+    )
 
 
 def generator_checks(shape: tuple[int, int, int] = DEFAULT_SHAPE) -> list[Check]:
@@ -313,10 +331,14 @@ def _check_channels(cha: Any, r: _Report, shape: tuple[int, int, int] = (16, 12,
     exact = ms.volume_fractions()
     for phase, v in exact.items():
         got = m.volume_fractions.get(phase, 0.0)
-        r.expect(abs(got - v) < 1e-6, f"straight channels: volume fraction of {phase!r} is {got:.6g}, voxels give {v:.6g}")
+        r.expect(
+            abs(got - v) < 1e-6, f"straight channels: volume fraction of {phase!r} is {got:.6g}, voxels give {v:.6g}"
+        )
     tau = m.tortuosity_factor
-    r.expect(math.isfinite(tau) and abs(tau - 1.0) <= rtol,
-             f"straight pore channels through the thickness must have a tortuosity factor of 1, got {tau!r}")
+    r.expect(
+        math.isfinite(tau) and abs(tau - 1.0) <= rtol,
+        f"straight pore channels through the thickness must have a tortuosity factor of 1, got {tau!r}",
+    )
 
 
 def _check_columns(cha: Any, r: _Report, shape: tuple[int, int, int] = (16, 12, 12), rtol: float = 0.03) -> None:
@@ -325,25 +347,33 @@ def _check_columns(cha: Any, r: _Report, shape: tuple[int, int, int] = (16, 12, 
         ms = sample_microstructure("columns", shape, f)
         frac = ms.volume_fractions()["active"]
         m = _characterized(cha, r, ms, f"straight active columns, fraction {frac:.3g}")
-        r.expect(m.effective_conductivity_S_per_m > 0,
-                 f"straight active columns (fraction {frac:.3g}) through the thickness conduct, got "
-                 f"{m.effective_conductivity_S_per_m!r} S/m")
+        r.expect(
+            m.effective_conductivity_S_per_m > 0,
+            f"straight active columns (fraction {frac:.3g}) through the thickness conduct, got "
+            f"{m.effective_conductivity_S_per_m!r} S/m",
+        )
         sigma[frac] = m.effective_conductivity_S_per_m
     (f1, s1), (f2, s2) = sorted(sigma.items())
     ratio, expected = s2 / s1, f2 / f1
-    r.expect(abs(ratio / expected - 1.0) <= rtol,
-             f"parallel solid columns: conductivity must scale with their fraction ({f1:.3g} -> {s1:.4g} S/m, "
-             f"{f2:.3g} -> {s2:.4g} S/m; ratio {ratio:.4g}, expected {expected:.4g})")
+    r.expect(
+        abs(ratio / expected - 1.0) <= rtol,
+        f"parallel solid columns: conductivity must scale with their fraction ({f1:.3g} -> {s1:.4g} S/m, "
+        f"{f2:.3g} -> {s2:.4g} S/m; ratio {ratio:.4g}, expected {expected:.4g})",
+    )
 
 
 def _check_layers(cha: Any, r: _Report, shape: tuple[int, int, int] = (16, 12, 12)) -> None:
     m = _characterized(cha, r, sample_microstructure("solid_layer", shape), "a solid layer across the thickness")
-    r.expect(math.isinf(m.tortuosity_factor),
-             f"a solid layer across the thickness blocks the pores: tortuosity factor must be inf, got {m.tortuosity_factor!r}")
+    r.expect(
+        math.isinf(m.tortuosity_factor),
+        f"a solid layer across the thickness blocks the pores: tortuosity factor must be inf, got {m.tortuosity_factor!r}",
+    )
     m = _characterized(cha, r, sample_microstructure("pore_layer", shape), "a pore layer across the thickness")
-    r.expect(m.effective_conductivity_S_per_m == 0,
-             "a pore layer across the thickness cuts the solid: conductivity must be 0, got "
-             f"{m.effective_conductivity_S_per_m!r} S/m")
+    r.expect(
+        m.effective_conductivity_S_per_m == 0,
+        "a pore layer across the thickness cuts the solid: conductivity must be 0, got "
+        f"{m.effective_conductivity_S_per_m!r} S/m",
+    )
 
 
 def characterizer_checks(shape: tuple[int, int, int] = (16, 12, 12)) -> list[Check]:
@@ -380,8 +410,9 @@ def _check_simulator_protocol(sim: Any, r: _Report) -> None:
     r.expect(not missing, f"missing {', '.join(missing)}")
 
 
-def _check_rate_capability(sim: Any, r: _Report, electrode: Electrode | None = None, cell: Any = None,
-                           c_rates: Sequence[float] = (0.5, 2.0)) -> None:
+def _check_rate_capability(
+    sim: Any, r: _Report, electrode: Electrode | None = None, cell: Any = None, c_rates: Sequence[float] = (0.5, 2.0)
+) -> None:
     electrode = electrode or sample_electrode()
     cell = cell if cell is not None else _default_cell()
     caps = [(c, _simulated(sim, r, electrode, cell, ConstantCurrent(c)).capacity_Ah) for c in c_rates]
@@ -398,28 +429,37 @@ def _integral_VI_Wh(p: Performance, current_A: float | None, power_W: float | No
     return float(current_A * np.sum(dt * 0.5 * (v[1:] + v[:-1])) / 3600.0)  # trapezoidal rule
 
 
-def _check_energy_integral(sim: Any, r: _Report, electrode: Electrode | None = None, cell: Any = None,
-                           rtol: float = 0.01) -> None:
+def _check_energy_integral(
+    sim: Any, r: _Report, electrode: Electrode | None = None, cell: Any = None, rtol: float = 0.01
+) -> None:
     electrode = electrode or sample_electrode()
     cell = cell if cell is not None else _default_cell()
     cc = _simulated(sim, r, electrode, cell, ConstantCurrent(1.0))
-    r.expect(cc.time_s.size >= 2 and cc.time_s.size == cc.voltage_V.size,
-             f"1C: performance must carry the voltage curve (time_s, voltage_V), got {cc.time_s.size} and "
-             f"{cc.voltage_V.size} points")
+    r.expect(
+        cc.time_s.size >= 2 and cc.time_s.size == cc.voltage_V.size,
+        f"1C: performance must carry the voltage curve (time_s, voltage_V), got {cc.time_s.size} and "
+        f"{cc.voltage_V.size} points",
+    )
     r.expect(cc.duration_s > 0, f"1C: duration_s={cc.duration_s!r}")
     current = cc.capacity_Ah * 3600.0 / cc.duration_s
     e = _integral_VI_Wh(cc, current, None)
-    r.expect(abs(e - cc.energy_Wh) <= rtol * abs(cc.energy_Wh),
-             f"1C: energy_Wh={cc.energy_Wh:.6g} but the integral of V·I dt over the curve is {e:.6g} Wh")
-    r.expect(abs(cc.mean_power_W * cc.duration_s / 3600.0 - cc.energy_Wh) <= rtol * abs(cc.energy_Wh),
-             f"1C: mean_power_W x duration_s = {cc.mean_power_W * cc.duration_s / 3600:.6g} Wh, energy_Wh={cc.energy_Wh:.6g}")
+    r.expect(
+        abs(e - cc.energy_Wh) <= rtol * abs(cc.energy_Wh),
+        f"1C: energy_Wh={cc.energy_Wh:.6g} but the integral of V·I dt over the curve is {e:.6g} Wh",
+    )
+    r.expect(
+        abs(cc.mean_power_W * cc.duration_s / 3600.0 - cc.energy_Wh) <= rtol * abs(cc.energy_Wh),
+        f"1C: mean_power_W x duration_s = {cc.mean_power_W * cc.duration_s / 3600:.6g} Wh, energy_Wh={cc.energy_Wh:.6g}",
+    )
     # constant power at the mean power of the 1C discharge: E = P t
     power = ConstantPower(cc.mean_power_W)
     cp = _simulated(sim, r, electrode, cell, power)
     r.expect(cp.time_s.size >= 2, f"{power.label}: performance carries no voltage curve")
     e = _integral_VI_Wh(cp, None, power.power_W)
-    r.expect(abs(e - cp.energy_Wh) <= rtol * abs(cp.energy_Wh),
-             f"{power.label}: energy_Wh={cp.energy_Wh:.6g} but P x t = {e:.6g} Wh")
+    r.expect(
+        abs(e - cp.energy_Wh) <= rtol * abs(cp.energy_Wh),
+        f"{power.label}: energy_Wh={cp.energy_Wh:.6g} but P x t = {e:.6g} Wh",
+    )
 
 
 def _check_refuses_non_percolating(sim: Any, r: _Report, electrode: Electrode | None = None, cell: Any = None) -> None:
@@ -432,12 +472,16 @@ def _check_refuses_non_percolating(sim: Any, r: _Report, electrode: Electrode | 
         sim.simulate(bad, cell, ConstantCurrent(1.0))
     except EvaluationError as exc:
         prefix = f"cell simulator {r.component_name!r}"
-        r.expect(str(exc).startswith(prefix),
-                 f"the error for a non-percolating electrode must start with {prefix!r} (its own name), got {str(exc)!r}")
+        r.expect(
+            str(exc).startswith(prefix),
+            f"the error for a non-percolating electrode must start with {prefix!r} (its own name), got {str(exc)!r}",
+        )
         return
     except Exception as exc:
-        raise r.fail(f"a non-percolating electrode (tortuosity factor inf) must raise EvaluationError, "
-                     f"got {type(exc).__name__}: {_first_line(exc)}") from exc
+        raise r.fail(
+            f"a non-percolating electrode (tortuosity factor inf) must raise EvaluationError, "
+            f"got {type(exc).__name__}: {_first_line(exc)}"
+        ) from exc
     raise r.fail("a non-percolating electrode (tortuosity factor inf) was simulated instead of refused")
 
 
@@ -448,8 +492,9 @@ def cell_simulator_checks(electrode: Electrode | None = None, cell: Any = None) 
         Check("cell_simulator", "protocol", _check_simulator_protocol),
         Check("cell_simulator", "capacity_falls_with_c_rate", _check_rate_capability, electrode=electrode, cell=cell),
         Check("cell_simulator", "energy_is_integral_of_VI", _check_energy_integral, electrode=electrode, cell=cell),
-        Check("cell_simulator", "refuses_non_percolating", _check_refuses_non_percolating, electrode=electrode,
-              cell=cell),
+        Check(
+            "cell_simulator", "refuses_non_percolating", _check_refuses_non_percolating, electrode=electrode, cell=cell
+        ),
     ]
 
 
@@ -475,8 +520,13 @@ class _OptimizerMaker:
         self.seed = seed
 
     def __call__(self, r: _Report) -> Any:
-        return r.call(f"{self.cls.__name__}(space=..., seed={self.seed}, **{self.options})", self.cls,
-                      space=self.space, seed=self.seed, **self.options)
+        return r.call(
+            f"{self.cls.__name__}(space=..., seed={self.seed}, **{self.options})",
+            self.cls,
+            space=self.space,
+            seed=self.seed,
+            **self.options,
+        )
 
 
 def _asked(opt: Any, r: _Report, space: DesignSpace, n: int, what: str) -> list[dict[str, float]]:
@@ -488,13 +538,16 @@ def _asked(opt: Any, r: _Report, space: DesignSpace, n: int, what: str) -> list[
         r.expect(not missing, f"{what}: ask({n})[{i}] lacks parameter(s) {missing}")
         for prm in space.parameters:
             v = float(p[prm.name])
-            r.expect(math.isfinite(v) and prm.contains(v),
-                     f"{what}: ask({n})[{i}] has {prm.name}={v!r} outside [{prm.lower:g}, {prm.upper:g}]")
+            r.expect(
+                math.isfinite(v) and prm.contains(v),
+                f"{what}: ask({n})[{i}] has {prm.name}={v!r} outside [{prm.lower:g}, {prm.upper:g}]",
+            )
     return [{k: float(p[k]) for k in space.names} for p in got]
 
 
-def _told(opt: Any, r: _Report, space: DesignSpace, designs: list[dict[str, float]], what: str,
-          fail_first: bool = False) -> None:
+def _told(
+    opt: Any, r: _Report, space: DesignSpace, designs: list[dict[str, float]], what: str, fail_first: bool = False
+) -> None:
     objectives = [_objective(space, p) for p in designs]
     failed = [False] * len(designs)
     if fail_first:
@@ -525,11 +578,16 @@ def _check_pure(opt: Any, r: _Report, make: _OptimizerMaker, batches: int = 3, q
     for k in range(batches):
         first = _asked(a, r, make.space, q, f"batch {k}")
         again = _asked(a, r, make.space, q, f"batch {k}, asked again")
-        r.expect(_same(first, again), f"batch {k}: asking twice without a tell gave different designs: "
-                                      f"{first} then {again} (ask must not depend on how often it was called)")
+        r.expect(
+            _same(first, again),
+            f"batch {k}: asking twice without a tell gave different designs: "
+            f"{first} then {again} (ask must not depend on how often it was called)",
+        )
         other = _asked(b, r, make.space, q, f"batch {k}, second optimizer")
-        r.expect(_same(first, other), f"batch {k}: two optimizers with the same seed, options and observations "
-                                      f"asked {first} and {other}")
+        r.expect(
+            _same(first, other),
+            f"batch {k}: two optimizers with the same seed, options and observations asked {first} and {other}",
+        )
         _told(a, r, make.space, first, f"batch {k}", fail_first=(k == 0))
         _told(b, r, make.space, first, f"batch {k}", fail_first=(k == 0))
 
@@ -546,8 +604,10 @@ def _check_resume(opt: Any, r: _Report, make: _OptimizerMaker, batches: int = 3,
     for k, designs in enumerate(told):  # what Campaign(resume=True) does: tell each stored batch
         _told(resumed, r, make.space, designs, f"resume, batch {k}", fail_first=(k == 0))
     got = _asked(resumed, r, make.space, q, "resumed")
-    r.expect(_same(expected, got), f"a fresh optimizer told the {batches} stored batches asked {got}; "
-                                   f"the uninterrupted one asked {expected}")
+    r.expect(
+        _same(expected, got),
+        f"a fresh optimizer told the {batches} stored batches asked {got}; the uninterrupted one asked {expected}",
+    )
 
 
 def _check_noise(opt: Any, r: _Report, make: _OptimizerMaker, q: int = 3) -> None:
@@ -560,8 +620,13 @@ def _check_noise(opt: Any, r: _Report, make: _OptimizerMaker, q: int = 3) -> Non
     _asked(o, r, make.space, q, "after a tell with noise")
 
 
-def optimizer_checks(options: Mapping[str, Any] | None = None, space: DesignSpace | None = None, seed: int = 3,
-                     batches: int = 3, q: int = 3) -> list[Check]:
+def optimizer_checks(
+    options: Mapping[str, Any] | None = None,
+    space: DesignSpace | None = None,
+    seed: int = 3,
+    batches: int = 3,
+    q: int = 3,
+) -> list[Check]:
     """The optimizer checks. Each builds fresh optimizers of the checked class as
     ``cls(space=space, seed=seed, **options)``; ``batches`` x ``q`` observations are told."""
     space = space or sample_design_space()
@@ -569,6 +634,7 @@ def optimizer_checks(options: Mapping[str, Any] | None = None, space: DesignSpac
     def bound(func: Callable[..., None], **kw: Any) -> Callable[..., None]:
         def run(opt: Any, r: _Report) -> None:
             func(opt, r, _OptimizerMaker(opt, options, space, seed), **kw)
+
         return run
 
     return [
@@ -580,8 +646,9 @@ def optimizer_checks(options: Mapping[str, Any] | None = None, space: DesignSpac
     ]
 
 
-def check_optimizer(optimizer: Any, options: Mapping[str, Any] | None = None, space: DesignSpace | None = None,
-                    seed: int = 3) -> None:
+def check_optimizer(
+    optimizer: Any, options: Mapping[str, Any] | None = None, space: DesignSpace | None = None, seed: int = 3
+) -> None:
     """Run every optimizer check. ``optimizer`` is the registered class or an instance of it; the
     checks build fresh ones as ``cls(space=..., seed=seed, **options)`` (a resume does the same)."""
     for check in optimizer_checks(options, space, seed):

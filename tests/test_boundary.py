@@ -6,6 +6,7 @@
 * a contrib package may build on a built-in plugin's public classes (as a third party would),
   but imports none of its underscore names and overrides none of its underscore methods.
 """
+
 from __future__ import annotations
 
 import ast
@@ -79,7 +80,9 @@ def _contrib_files():
             yield path
 
 
-@pytest.mark.parametrize("plugin, path", list(_plugin_files()), ids=lambda v: str(v.relative_to(REPO)) if isinstance(v, Path) else v)
+@pytest.mark.parametrize(
+    "plugin, path", list(_plugin_files()), ids=lambda v: str(v.relative_to(REPO)) if isinstance(v, Path) else v
+)
 def test_builtin_plugin_imports_only_the_public_core(plugin, path):
     assert not _violations(path, plugin, contrib=False)
 

@@ -1,6 +1,7 @@
 """Campaign <-> plugin contract: the frozen summary for on_campaign_end, noise only to optimizers
 that declare it, no retry of a failing tell, progress observers, the objective's attributes, and
 plugin commands through register_commands."""
+
 from __future__ import annotations
 
 import attrs
@@ -77,12 +78,16 @@ class _BrokenTell(_Recorder):
 
 
 def _registry(*opts, gen_plugin=None):
-    return get_registry(autoload=False, plugins=[("fake", gen_plugin or UncertainPlugin()), ("opts", _opt_plugin(*opts))])
+    return get_registry(
+        autoload=False, plugins=[("fake", gen_plugin or UncertainPlugin()), ("opts", _opt_plugin(*opts))]
+    )
 
 
 def _cfg(optimizer, generator="uncertaingen", budget=4, batch=2):
-    return attrs.evolve(make_config(optimizer=optimizer, budget=budget, batch=batch),
-                        generator=attrs.evolve(make_config().generator, name=generator))
+    return attrs.evolve(
+        make_config(optimizer=optimizer, budget=budget, batch=batch),
+        generator=attrs.evolve(make_config().generator, name=generator),
+    )
 
 
 def test_noise_goes_only_to_an_optimizer_whose_tell_declares_it(tmp_path, capsys):
@@ -184,8 +189,9 @@ class ExplodingPlugin:
 
 def test_hook_register_commands_adds_commands_and_isolates_failures(capsys):
     app = typer.Typer()
-    reg = get_registry(autoload=False, plugins=[("cmd", CommandPlugin()), ("clash", ClashingPlugin()),
-                                                ("boom", ExplodingPlugin())])
+    reg = get_registry(
+        autoload=False, plugins=[("cmd", CommandPlugin()), ("clash", ClashingPlugin()), ("boom", ExplodingPlugin())]
+    )
     assert reg.add_commands(app) == ["hello"]
     assert [c.name for c in app.registered_commands] == ["hello"]
     err = capsys.readouterr().err

@@ -1,4 +1,5 @@
 """Component protocols (electroforge.components) and the registry's conformance check."""
+
 import numpy as np
 import pytest
 

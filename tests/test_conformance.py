@@ -1,5 +1,6 @@
 """The conformance kit (electroforge.testing) on every built-in and contrib component, and on
 deliberately broken components: each violated check gives an AssertionError naming it."""
+
 from __future__ import annotations
 
 import subprocess
@@ -139,15 +140,19 @@ def test_check_generator_accepts_a_correct_generator():
     check_generator(GoodGen())
 
 
-@pytest.mark.parametrize("gen, check, says", [
-    (CubicGen(), "requested_shape", "asked for shape (20, 16, 12), got (20, 20, 20)"),
-    (UnseededGen(), "same_seed_same_labels", "gave labels differing in"),
-    (InfiniteBoundsGen(), "finite_bounds", "must be finite"),
-    (EmptyBoundsGen(), "finite_bounds", "needs lower < upper"),
-    (CornerFailGen(), "corners_and_centre", "raised RuntimeError: no structure at this porosity"),
-    (BadUncertaintyGen(), "uncertainty", "finite float >= 0"),
-    (NotAMicrostructureGen(), "requested_shape", "not a Microstructure"),
-], ids=lambda v: v if isinstance(v, str) else type(v).__name__)
+@pytest.mark.parametrize(
+    "gen, check, says",
+    [
+        (CubicGen(), "requested_shape", "asked for shape (20, 16, 12), got (20, 20, 20)"),
+        (UnseededGen(), "same_seed_same_labels", "gave labels differing in"),
+        (InfiniteBoundsGen(), "finite_bounds", "must be finite"),
+        (EmptyBoundsGen(), "finite_bounds", "needs lower < upper"),
+        (CornerFailGen(), "corners_and_centre", "raised RuntimeError: no structure at this porosity"),
+        (BadUncertaintyGen(), "uncertainty", "finite float >= 0"),
+        (NotAMicrostructureGen(), "requested_shape", "not a Microstructure"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else type(v).__name__,
+)
 def test_check_generator_names_the_violated_check(gen, check, says):
     with pytest.raises(AssertionError) as err:
         check_generator(gen)
@@ -222,7 +227,8 @@ def test_parametrize_with_checks_ids():
 
 def test_pytest_plugin_gives_plugin_authors_fixtures(tmp_path):
     """A third party's test file, with no conftest: the pytest11 fixtures are there."""
-    (tmp_path / "test_third_party.py").write_text(textwrap.dedent("""
+    (tmp_path / "test_third_party.py").write_text(
+        textwrap.dedent("""
         import numpy as np
         from electroforge import Microstructure, hookimpl
 
@@ -247,9 +253,15 @@ def test_pytest_plugin_gives_plugin_authors_fixtures(tmp_path):
         def test_samples(ef_electrode, ef_design_space, ef_microstructure):
             assert ef_electrode.metrics.porosity > 0 and ef_design_space.dim == 3
             assert ef_microstructure("channels").shape == (16, 12, 12)
-    """))
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    """)
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 passed" in out.stdout
 

@@ -1,5 +1,6 @@
 """The plugin contract page cannot drift from the code: every hook spec and component protocol is
 documented, and every public module is listed."""
+
 from pathlib import Path
 
 import electroforge

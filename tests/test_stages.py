@@ -1,5 +1,6 @@
 """Explicit data between stages: parameters routed by their declared stage, the generator's
 particle radius reaching the simulator, one percolation test, one list of metric fields."""
+
 from __future__ import annotations
 
 import math
@@ -19,16 +20,25 @@ from test_campaign import FakePlugin
 
 
 def _cfg(design, fixed=None, **extra):
-    return config_from_dict({
-        "name": "s", "design": design, "fixed": fixed or {}, "protocols": ["1C"], "objective": "energy_Wh",
-        "generator": {"name": "fakegen", "shape": 8}, "characterizer": {"name": "fakechar"},
-        "simulator": {"name": "fakesim"}, "cell": {"format": "half"}, "optimizer": {"name": "sobol"}, **extra,
-    })
+    return config_from_dict(
+        {
+            "name": "s",
+            "design": design,
+            "fixed": fixed or {},
+            "protocols": ["1C"],
+            "objective": "energy_Wh",
+            "generator": {"name": "fakegen", "shape": 8},
+            "characterizer": {"name": "fakechar"},
+            "simulator": {"name": "fakesim"},
+            "cell": {"format": "half"},
+            "optimizer": {"name": "sobol"},
+            **extra,
+        }
+    )
 
 
 def test_parameters_are_routed_by_their_declared_stage():
-    cfg = _cfg({"x": [0, 1], "mass_loading_mg_per_cm2": {"bounds": [10, 30], "stage": "cell"}},
-               fixed={"y": 0.5})
+    cfg = _cfg({"x": [0, 1], "mass_loading_mg_per_cm2": {"bounds": [10, 30], "stage": "cell"}}, fixed={"y": 0.5})
     params = {"x": 0.2, "mass_loading_mg_per_cm2": 15.0}
     assert cfg.stage_of("x") == "generator" and cfg.stage_of("mass_loading_mg_per_cm2") == "cell"
     assert cfg.generator_params(params) == {"y": 0.5, "x": 0.2}
@@ -57,8 +67,9 @@ def test_evaluate_design_passes_the_radius_to_the_simulator():
         parameters = {"x": (0.0, 1.0), "y": (0.0, 1.0)}
 
         def generate(self, params, shape, seed):
-            return Microstructure(np.zeros((4, 4, 4), np.uint8), 1e-6, metadata={"params": dict(params)},
-                                  particle_radius_m=3.3e-6)
+            return Microstructure(
+                np.zeros((4, 4, 4), np.uint8), 1e-6, metadata={"params": dict(params)}, particle_radius_m=3.3e-6
+            )
 
     from test_campaign import FakeChar, FakeSim
 

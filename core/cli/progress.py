@@ -3,6 +3,7 @@
 It observes a campaign through :class:`electroforge.campaign.CampaignProgress` (``start``,
 ``update``, ``stop``); the campaign itself has no display.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,12 +34,18 @@ class ProgressBar:
         console = Console()
         bar = [BarColumn(bar_width=20)] if console.width >= 110 else []
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), *bar, MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[status]}"), console=console, transient=False,
+            TextColumn("[bold]{task.description}"),
+            *bar,
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=console,
+            transient=False,
         )
         self._progress.start()
-        self._task = self._progress.add_task(self.config.name, total=self.config.budget, completed=len(existing),
-                                             status=self._status(None))
+        self._task = self._progress.add_task(
+            self.config.name, total=self.config.budget, completed=len(existing), status=self._status(None)
+        )
 
     def _account(self, ev: Evaluation) -> None:
         if ev.ok and ev.objective > self.best:
