@@ -187,7 +187,7 @@ def test_series_and_parallel_layers_are_exact():
     r = 10.5 / SIGMA_AM + 10.5 / SIGMA_CBD
     expected = (20 + 1) / r
     res = solvers.multigrid_conductivity(ser, {1: SIGMA_AM, 2: SIGMA_CBD})
-    assert res.d_eff == pytest.approx(expected, rel=1e-4)  # the default rtol
+    assert res.d_eff == pytest.approx(expected, rel=3e-4)  # the default rtol
     tight = solvers.multigrid_conductivity(ser, {1: SIGMA_AM, 2: SIGMA_CBD}, rtol=1e-7)
     assert tight.d_eff == pytest.approx(expected, rel=1e-5)  # float32 arithmetic
 

@@ -46,7 +46,7 @@ class TauFactorCharacterizer:
     * ``threads``: torch CPU threads during the solves (default min(2, cores)); use 1 per worker
       process when several run on the same cores;
     * ``solver``: ``"multigrid"`` (default; multigrid CG, float32, stops when the estimated relative
-      error of the conductance is below ``rtol``, default 1e-4), ``"sor"`` (taufactor's SOR loop,
+      error of the conductance is below ``rtol``, default 3e-4), ``"sor"`` (taufactor's SOR loop,
       convergence by ``conv_crit`` / ``iter_limit``) or ``"taufactor"`` (taufactor's own ``solve``);
     * ``fast_sor``: ``False`` is the same as ``solver="taufactor"`` (kept for old configs).
     """
@@ -63,7 +63,7 @@ class TauFactorCharacterizer:
         threads: int | None = None,
         fast_sor: bool = True,
         solver: str = "multigrid",
-        rtol: float = 1e-4,
+        rtol: float = 3e-4,
     ):
         for key, value in (("active_conductivity_S_per_m", active_conductivity_S_per_m),
                            ("binder_conductivity_S_per_m", binder_conductivity_S_per_m),
@@ -88,7 +88,7 @@ class TauFactorCharacterizer:
         if solver not in solvers.METHODS:
             raise ValidationError(f"taufactor: solver={solver!r} must be one of {', '.join(solvers.METHODS)}")
         if not (isinstance(rtol, (int, float)) and 0 < rtol < 0.1):
-            raise ValidationError(f"taufactor: rtol={rtol!r} must lie in (0, 0.1), e.g. 1e-4")
+            raise ValidationError(f"taufactor: rtol={rtol!r} must lie in (0, 0.1), e.g. 3e-4")
         self.solver = "taufactor" if not self.fast_sor else solver
         self.rtol = float(rtol)
 

@@ -159,7 +159,7 @@ def _conductance(problem, rtol, iter_limit, unknowns):
     return attrs.evolve(more, iterations=res.iterations + more.iterations)
 
 
-def multigrid_tortuosity(mask: np.ndarray, device: str = "cpu", rtol: float = 1e-4, iter_limit: int = 100,
+def multigrid_tortuosity(mask: np.ndarray, device: str = "cpu", rtol: float = 3e-4, iter_limit: int = 100,
                          spanning: np.ndarray | None = None) -> SolveResult:
     """taufactor's binary problem solved by multigrid CG: tau = eps / D_rel with eps the total ``mask`` fraction.
 
@@ -189,7 +189,7 @@ def multigrid_tortuosity(mask: np.ndarray, device: str = "cpu", rtol: float = 1e
 
 
 def multigrid_conductivity(labels: np.ndarray, cond: Mapping[int, float], device: str = "cpu",
-                           rtol: float = 1e-4, iter_limit: int = 100,
+                           rtol: float = 3e-4, iter_limit: int = 100,
                            spanning: np.ndarray | None = None) -> SolveResult:
     """taufactor's multi-phase problem solved by multigrid CG; ``d_eff`` is sigma_eff in the units of ``cond``.
 
