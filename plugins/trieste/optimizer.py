@@ -78,26 +78,26 @@ class TriesteOptimizer:
         self.history = History(space, self.name)
         self.space = space
         dim = space.dim
-        self.n_initial = max(2 * dim + 1, 5) if n_initial is None else _positive_int("n_initial", n_initial, minimum=1)
+        self.n_initial = max(2 * dim + 1, 5) if n_initial is None else _positive_int("n_initial", n_initial, minimum=1, who=self.name)
         if acquisition not in ACQUISITIONS:
-            raise ValidationError(f"optimizer 'trieste': acquisition={acquisition!r} is not one of {ACQUISITIONS}")
+            raise ValidationError(f"optimizer {self.name!r}: acquisition={acquisition!r} is not one of {ACQUISITIONS}")
         if batch not in BATCH_METHODS:
-            raise ValidationError(f"optimizer 'trieste': batch={batch!r} is not one of {BATCH_METHODS}")
+            raise ValidationError(f"optimizer {self.name!r}: batch={batch!r} is not one of {BATCH_METHODS}")
         self.acquisition = acquisition
         self.batch = batch
-        self.noise_variance = _positive_float("noise_variance", noise_variance)
+        self.noise_variance = _positive_float("noise_variance", noise_variance, who=self.name)
         if self.noise_variance <= 1e-6:
-            raise ValidationError(f"optimizer 'trieste': noise_variance={noise_variance!r} must be > 1e-6 (gpflow's lower bound)")
+            raise ValidationError(f"optimizer {self.name!r}: noise_variance={noise_variance!r} must be > 1e-6 (gpflow's lower bound)")
         self.learn_noise = bool(learn_noise)
-        self.impute_margin = _positive_float("impute_margin", impute_margin, allow_zero=True)
-        self.num_kernel_samples = _positive_int("num_kernel_samples", num_kernel_samples, minimum=0)
+        self.impute_margin = _positive_float("impute_margin", impute_margin, allow_zero=True, who=self.name)
+        self.num_kernel_samples = _positive_int("num_kernel_samples", num_kernel_samples, minimum=0, who=self.name)
         self.num_initial_samples = (
-            1000 * dim if num_initial_samples is None else _positive_int("num_initial_samples", num_initial_samples, minimum=1)
+            1000 * dim if num_initial_samples is None else _positive_int("num_initial_samples", num_initial_samples, minimum=1, who=self.name)
         )
         self.num_optimization_runs = (
-            5 if num_optimization_runs is None else _positive_int("num_optimization_runs", num_optimization_runs, minimum=1)
+            5 if num_optimization_runs is None else _positive_int("num_optimization_runs", num_optimization_runs, minimum=1, who=self.name)
         )
-        self.dedup_tolerance = _positive_float("dedup_tolerance", dedup_tolerance, allow_zero=True)
+        self.dedup_tolerance = _positive_float("dedup_tolerance", dedup_tolerance, allow_zero=True, who=self.name)
         #: trieste's wrapper of the GP fitted by the latest model-based ask, for inspection; the
         #: GP is shared by every trieste optimizer of this dimension in the process, so it holds
         #: this optimizer's fit only until another one asks
@@ -228,17 +228,17 @@ class TriesteOptimizer:
         return np.array(out)
 
 
-def _positive_int(name: str, value: object, minimum: int) -> int:
+def _positive_int(name: str, value: object, minimum: int, who: str = "trieste") -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValidationError(f"optimizer 'trieste': {name}={value!r} must be an integer >= {minimum}")
+        raise ValidationError(f"optimizer {who!r}: {name}={value!r} must be an integer >= {minimum}")
     return int(value)
 
 
-def _positive_float(name: str, value: object, allow_zero: bool = False) -> float:
+def _positive_float(name: str, value: object, allow_zero: bool = False, who: str = "trieste") -> float:
     try:
         v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValidationError(f"optimizer 'trieste': {name}={value!r} must be a number") from None
+        raise ValidationError(f"optimizer {who!r}: {name}={value!r} must be a number") from None
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValidationError(f"optimizer 'trieste': {name}={value!r} must be {'>= 0' if allow_zero else '> 0'}")
+        raise ValidationError(f"optimizer {who!r}: {name}={value!r} must be {'>= 0' if allow_zero else '> 0'}")
     return v
