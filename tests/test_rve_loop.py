@@ -173,3 +173,13 @@ def test_a_noisier_observation_gets_a_larger_noise_variance_in_the_model(tmp_pat
     assert var.shape == (5,)
     assert var[2] > 10 * max(var[[0, 1, 3, 4]])
     assert np.allclose(var[[0, 1, 3, 4]], var[0], rtol=0.05)
+
+
+@pytest.mark.parametrize("args, msg", [(["--target-ci", "-1"], "target_ci=-1.0"), (["--max-cubes", "0"], "max_cubes=0"),
+                                       (["--target-ci", "1.5"], "target_ci=1.5")])
+def test_optimize_rejects_bad_targets_in_one_line(cli, tmp_path, args, msg):
+    res = cli("optimize", "quickstart", "-o", str(tmp_path / "x.nc"), "--quiet", *args)
+    assert res.returncode == 2
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and msg in lines[0]
+    assert not (tmp_path / "x.nc").exists()
