@@ -120,15 +120,16 @@ def pybamm():
     return _pybamm
 
 
-def get_parameter_set(name: str) -> ParameterSet:
-    """A supported PyBaMM set by name, or a BPX file by path (``*.json`` or an existing file)."""
+def get_parameter_set(name: str, component: str = "pybamm") -> ParameterSet:
+    """A supported PyBaMM set by name, or a BPX file by path (``*.json`` or an existing file);
+    ``component`` (the simulator's name) prefixes the errors."""
     spec = str(name)
     if spec in PARAMETER_SETS:
         return PARAMETER_SETS[spec]
     if spec.lower().endswith(".json") or Path(spec).is_file():
         return bpx_parameter_set(spec)
     raise PluginError(
-        f"cell simulator 'pybamm': parameter set {name!r} is not supported; use one of "
+        f"cell simulator {component!r}: parameter set {name!r} is not supported; use one of "
         f"{', '.join(PARAMETER_SETS)} or the path of a BPX .json file"
     ) from None
 
@@ -157,7 +158,7 @@ def bpx_parameter_set(path: str | Path) -> ParameterSet:
         from bpx import parse_bpx_obj
         from pydantic import ValidationError as PydanticError
     except ImportError:  # pragma: no cover - bpx is a dependency
-        raise PluginError("cell simulator 'pybamm': reading BPX files needs the 'bpx' package") from None
+        raise PluginError("reading BPX files needs the 'bpx' package") from None
     try:
         with warnings.catch_warnings():  # bpx warns about stoichiometry limits vs cut-offs; not our error
             warnings.simplefilter("ignore")

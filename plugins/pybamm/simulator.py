@@ -59,10 +59,6 @@ SATURATION_STOICHIOMETRY = 0.999
 SATURATION_EVENT = "Maximum positive particle surface stoichiometry"
 
 
-def _fail(reason: str) -> EvaluationError:
-    return EvaluationError(f"cell simulator 'pybamm': {' '.join(str(reason).split())}")
-
-
 class PyBaMMSimulator:
     """PyBaMM cell simulator (options are stored unchanged; see the module docstring).
 
@@ -96,7 +92,7 @@ class PyBaMMSimulator:
         self.cache_size = int(cache_size)
         self.area_correction = bool(area_correction)
         self._pset = (parameter_set if isinstance(parameter_set, params.ParameterSet)
-                      else params.get_parameter_set(parameter_set))
+                      else params.get_parameter_set(parameter_set, self.name))
         self._capacities: tuple[float, float] | None = None
         self._models: dict[tuple, Any] = {}
         self._sims: OrderedDict[tuple, Any] = OrderedDict()
