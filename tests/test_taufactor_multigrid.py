@@ -93,6 +93,15 @@ def _barely_percolating(n=32, p=0.36, seed=5):
     return img
 
 
+def _procedural(n=32, porosity=0.30, seed=3):
+    """The procedural generator's three-phase electrode (the campaigns' default material)."""
+    from electroforge.registry import get_registry
+
+    gen = get_registry().create("generator", "procedural")
+    ms = gen.generate({"am_mass_fraction": 0.92, "porosity": porosity, "binder_adhesion": 0.7}, (n, n, n), seed)
+    return np.asarray(ms.labels)
+
+
 BINARY_CASES = {
     "uniform block": lambda: _block((20, 20, 20)),
     "rectangular block, long x": lambda: _block((40, 20, 20)),
@@ -102,6 +111,7 @@ BINARY_CASES = {
     "dead-end branches": _dead_ends,
     "synthetic electrode pores": lambda: synthetic_electrode(32, radius_vox=4.0, seed=2) == 0,
     "barely percolating": _barely_percolating,
+    "procedural electrode pores": lambda: _procedural() == 0,
 }
 
 
@@ -160,6 +170,7 @@ MULTI_CASES = {
     "electrode, CBD 10 S/m": lambda: (synthetic_electrode(32, radius_vox=4.0, seed=2), {1: SIGMA_AM, 2: SIGMA_CBD}),
     "electrode 2, CBD 10 S/m": lambda: (synthetic_electrode(32, radius_vox=4.0, seed=7), {1: SIGMA_AM, 2: SIGMA_CBD}),
     "electrode, CBD 100 S/m": lambda: (synthetic_electrode(32, radius_vox=4.0, seed=2), {1: SIGMA_AM, 2: 100.0}),
+    "procedural electrode, CBD 10 S/m": lambda: (_procedural(), {1: SIGMA_AM, 2: SIGMA_CBD}),
 }
 
 
