@@ -18,7 +18,9 @@ Method
   constant interpolation P; it is scaled by 1/2 per level (a coarse cell's faces are twice as far
   apart: for a uniform medium this is exactly the re-discretised operator), which restores the
   coarse-grid correction that plain aggregation underestimates by ~2x. Coarsening stops at
-  <= 1000 cells, solved exactly (dense Cholesky).
+  <= 1000 cells, solved exactly (dense Cholesky). ``scale="harmonic"`` selects the alternative
+  re-discretisation (series half-aggregates along the current, :meth:`_Level.coarsen_harmonic`),
+  kept for comparison: it converged 2-3x slower on the three-phase solid.
 * **Smoother** red-black Gauss-Seidel, red then black before the coarse correction and black then
   red after it (symmetric).
 * **Cycle**: on the first ``KCYCLE_DEPTH`` (2) coarse levels the coarse problem is solved by two
@@ -30,14 +32,15 @@ Method
   G = Σ g (Δu)² over all links (Dirichlet links included) for a unit potential difference: for the
   exact potential it equals the current; for an iterate the error is the squared energy norm of
   the potential error, so G converges twice as fast (in digits) as the potential and bounds the
-  true conductance from above. CG stops when its energy decrease in one iteration falls below
-  ``rtol`` × G (the error left is then ~ρ²/(1-ρ²) of that decrease with the measured contraction ρ
-  ~ 0.1-0.3 per iteration).
+  true conductance from above. Each CG step lowers the energy by a known amount d_k; CG stops
+  when the error left, estimated as d_k q/(1-q) with q the larger of the last two ratios
+  d_k/d_(k-1), is below ``rtol`` × G (measured: the true error is within ~3x of the estimate).
 * The layer-flux spread (taufactor's convergence measure) of the final potential is returned too.
 * Known weakness: aggregates that join pieces not connected inside them (barely percolating,
   tenuous clusters) or very high contrast (CBD 100 S/m vs 0.18) converge slowly (50-200
   iterations). The caller (:mod:`~electroforge.plugins.taufactor.solvers`) then falls back to
-  :func:`solve_conductance_direct`, cheap exactly on such small tenuous clusters.
+  :func:`solve_conductance_direct` for clusters of <= 50 k voxels (cheap on tenuous clusters) or
+  to more CG iterations.
 
 Inputs are float32 torch tensors on any device (CUDA works unchanged); sums are accumulated in float64.
 """
