@@ -1,9 +1,12 @@
 """Time to generate 64³ and 128³ with each built-in generator on this machine.
 
 Prints the median of ``--reps`` runs per size (after one warm-up), the ratio gan / procedural
-(the baseline, measured in the same run) and the DESIGN.md §9 budget (128³ < 2 s).
+(the baseline, measured in the same run) and the budget in docs/benchmarks.md (128³ < 2 s).
 
-Usage: python benchmarks/bench_generators.py [--reps 3] [--threads 1]
+Usage: python benchmarks/bench_generators.py [--reps 3] [--threads 1] [--weights PATH] [--device auto]
+
+The load average (1, 5, 15 min) is printed before and after: on a shared machine every figure is
+only meaningful next to it. ``--device auto`` runs the GAN on CUDA when torch sees a GPU.
 """
 from __future__ import annotations
 
@@ -31,19 +34,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--weights", default=None, help="GAN weights (default: the shipped ones)")
+    ap.add_argument("--device", default="cpu", help="GAN device: cpu, cuda or auto")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from electroforge.plugins.gan.generator import GanGenerator
     from electroforge.plugins.procedural import ProceduralGenerator
 
-    gens = {"procedural": ProceduralGenerator(), "gan": GanGenerator(device="cpu")}
-    print(f"load average {os.getloadavg()[0]:.1f}; torch threads {args.threads}; median of {args.reps}")
+    gan = GanGenerator(weights=args.weights, device=args.device)
+    gens = {"procedural": ProceduralGenerator(), "gan": gan}
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average (1/5/15 min) {load}; torch threads {args.threads}; median of {args.reps}; "
+          f"gan {gan.weights.name} on {gan._torch_device}, channels {gan.net.channels}")
     print("| size | procedural (s) | gan (s) | gan / procedural | budget 128³ |")
     print("|---|---|---|---|---|")
     for n in (64, 128):
         t = {k: median_time(g, n, args.reps) for k, g in gens.items()}
         budget = "< 2 s" if n == 128 else ""
         print(f"| {n}³ | {t['procedural']:.2f} | {t['gan']:.2f} | {t['gan'] / t['procedural']:.2f} | {budget} |")
+    print(f"load average after (1/5/15 min) {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

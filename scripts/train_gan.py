@@ -161,7 +161,8 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--design", default="{}", help="JSON of TrainConfig fields overriding the defaults (new runs)")
+    ap.add_argument("--design", default="{}",
+                    help="JSON of TrainConfig fields overriding the defaults (new run) or the checkpoint's (--resume)")
     ap.add_argument("--plot", type=Path, default=None, help="only plot the history into this PNG and exit")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -181,7 +182,8 @@ def main(argv=None) -> int:
     if args.resume and args.checkpoint.is_file():
         saved = torch.load(args.checkpoint, map_location="cpu", weights_only=False)["config"]
         fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()}
-        cfg = training.TrainConfig(**{**fields, **run})
+        override = {k: (tuple(v) if isinstance(v, list) else v) for k, v in json.loads(args.design).items()}
+        cfg = training.TrainConfig(**{**fields, **override, **run})  # architecture changes are refused on load
     else:
         design = {k: (tuple(v) if isinstance(v, list) else v) for k, v in json.loads(args.design).items()}
         cfg = training.TrainConfig(**{**design, **run, "seed": args.seed})

@@ -10,8 +10,9 @@ weights were trained on. ``generate(params, shape, seed)`` returns a
 
 Labels are the argmax of the logits plus per-phase offsets, a quadratic function of the condition
 fitted on the training images at the end of training (``training.calibrate_phase_offsets``), so
-argmax fractions match the training fractions. Any shape works: the generator is fully convolutional with a tile of 16 voxels per latent cell,
-so it generates ``ceil(n / 16)`` latent cells per axis and crops (64³ and 128³ need no crop).
+argmax fractions match the training fractions. Any shape works: the generator is fully convolutional with a
+tile of ``2**stages`` voxels per latent cell (``tile``: 8 for the shipped 3-stage design, 16 for
+4 stages), so it generates ``ceil(n / tile)`` latent cells per axis and crops (64³ and 128³ need no crop).
 Missing parameters take the middle of the envelope; unknown names raise; values outside the
 envelope raise unless ``allow_extrapolation`` is set (the caller warns, as
 ``electroforge.pipeline.check_generator_params`` does).
@@ -95,7 +96,8 @@ class GanGenerator:
         self.voxel_size_m = float(voxel_size_m if voxel_size_m is not None else payload["voxel_size_m"])
         self.steps = int(payload.get("steps", 0))
         self._torch_device = pick_device(self.device)
-        net = CondGenerator3D(len(self.param_names), int(payload["nz"]), tuple(payload["channels"]), len(self.phases))
+        net = CondGenerator3D(len(self.param_names), int(payload["nz"]), tuple(payload["channels"]), len(self.phases),
+                              payload.get("noise_stages"))
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
         self.net = net.to(self._torch_device).eval()
         cal = payload.get("phase_offsets")

@@ -1,6 +1,6 @@
 """Networks of the conditional SliceGAN-style generator (torch).
 
-Conditioning (DESIGN.md §6): each parameter is scaled to l in [0, 1] across its training envelope
+Conditioning (docs/generators.md): each parameter is scaled to l in [0, 1] across its training envelope
 and enters as two channels ``(l, 1 - l)`` tiled in space; the generator concatenates them (with a
 fresh noise channel) to its input and to the input of every stage, and each 2D critic
 concatenates them to the slices it judges.
@@ -9,7 +9,8 @@ Generator (fully convolutional): a latent grid ``z`` of shape ``(B, nz, lx, ly, 
 ``len(channels)`` stages of *nearest-neighbour upsampling x2 -> 3x3x3 convolution (replicate
 padding) -> batch norm -> ReLU*, then a 3x3x3 convolution to one logit per phase; ``softmax``
 gives phase probabilities and ``argmax`` the labels. With 4 stages one latent cell becomes a
-16-voxel tile, so a latent of 2³ gives 32³ (training), 4³ gives 64³ and 8³ gives 128³.
+16-voxel tile (a latent of 2³ gives 32³, 4³ gives 64³); with 3 stages (the shipped design) an
+8-voxel tile, so 4³ gives 32³ (training), 8³ gives 64³ and 16³ gives 128³.
 Upsample + convolution avoids the checkerboard artefacts of strided transposed convolutions.
 
 Critic: a 2D WGAN critic on slices of size ``tile`` (strided 4x4 convolutions down to 4x4, then a
@@ -32,16 +33,23 @@ def _tile(c: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class Stage(nn.Module):
-    """Upsample x2 -> conv3d 3x3x3 -> batch norm -> ReLU, with condition + noise concatenated in."""
+    """Upsample x2 -> conv3d 3x3x3 -> batch norm -> ReLU, with condition + noise concatenated in.
 
-    def __init__(self, c_in: int, c_out: int, n_cond_ch: int):
+    With ``noise=False`` the noise channel is kept (so weights files keep one layout) but filled
+    with zeros: the stage is then a deterministic function of its input.
+    """
+
+    def __init__(self, c_in: int, c_out: int, n_cond_ch: int, noise: bool = True):
         super().__init__()
+        self.noise = bool(noise)
         self.conv = nn.Conv3d(c_in + n_cond_ch + 1, c_out, 3, padding=1, padding_mode="replicate", bias=False)
         self.norm = nn.BatchNorm3d(c_out)
 
     def forward(self, x: torch.Tensor, cc: torch.Tensor) -> torch.Tensor:
         x = nn.functional.interpolate(x, scale_factor=2, mode="nearest")
-        noise = torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype)
+        shape = (x.shape[0], 1, *x.shape[2:])
+        noise = (torch.randn(shape, device=x.device, dtype=x.dtype) if self.noise
+                 else torch.zeros(shape, device=x.device, dtype=x.dtype))
         x = torch.cat([x, _tile(cc, x), noise], dim=1)
         return torch.relu(self.norm(self.conv(x)))
 
@@ -49,13 +57,18 @@ class Stage(nn.Module):
 class CondGenerator3D(nn.Module):
     """Conditional fully convolutional 3D generator; ``forward`` returns phase probabilities."""
 
-    def __init__(self, n_params: int = 3, nz: int = 8, channels: tuple[int, ...] = (64, 48, 32, 16), n_phases: int = 3):
+    def __init__(self, n_params: int = 3, nz: int = 8, channels: tuple[int, ...] = (64, 48, 32, 16), n_phases: int = 3,
+                 noise_stages: int | None = None):
+        """``noise_stages``: how many of the coarsest stages get a fresh noise channel (default:
+        all). Per-voxel noise at the finest stages turns into speckle under the argmax."""
         super().__init__()
         self.n_params, self.nz, self.n_phases = n_params, nz, n_phases
         self.channels = tuple(channels)
+        self.noise_stages = len(channels) if noise_stages is None else int(noise_stages)
         ncc = 2 * n_params
         chans = [nz, *channels]
-        self.stages = nn.ModuleList(Stage(chans[i], chans[i + 1], ncc) for i in range(len(channels)))
+        self.stages = nn.ModuleList(Stage(chans[i], chans[i + 1], ncc, noise=i < self.noise_stages)
+                                    for i in range(len(channels)))
         self.head = nn.Conv3d(channels[-1] + ncc, n_phases, 3, padding=1, padding_mode="replicate")
 
     @property

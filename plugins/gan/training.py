@@ -100,11 +100,6 @@ def load_training_set(images: str | Path, labels_csv: str | Path, voxel_size_m: 
     names = tuple(h for h in header if h != "file")
     if not names:
         raise InputFileError(f"{labels_csv}: no parameter columns besides 'file'")
-    if len(rows) < 2:
-        raise InputFileError(
-            f"{labels_csv}: only one image ({rows[0]['file']}); training a conditional generator needs images "
-            "at two or more parameter points (e.g. the corners of the parameter cube)"
-        )
     vols, vals, files = [], [], []
     voxel0 = None
     phases = None
@@ -136,6 +131,11 @@ def load_training_set(images: str | Path, labels_csv: str | Path, voxel_size_m: 
             raise InputFileError(f"{path}: shape {ms.shape} has an edge shorter than the {int(tile)}-voxel training tile")
         vols.append(np.asarray(ms.labels))
         files.append(fname)
+    if len(rows) < 2:
+        raise InputFileError(
+            f"{labels_csv}: only one image ({rows[0]['file']}); training a conditional generator needs images "
+            "at two or more parameter points (e.g. the corners of the parameter cube)"
+        )
     params = np.asarray(vals, dtype=float)
     bounds = {n: (float(params[:, j].min()), float(params[:, j].max())) for j, n in enumerate(names)}
     return TrainingSet(vols, params, names, bounds, float(voxel0), tuple(phases), tuple(files))
@@ -154,20 +154,27 @@ class TrainConfig:
     gp_lambda: float = 10.0
     vf_weight: float = 1000.0
     vf_temperature: float = 0.25
-    nz: int = 8
-    channels: tuple[int, ...] = (48, 32, 16, 8)
+    nz: int = 16
+    channels: tuple[int, ...] = (64, 32, 16)
+    """One upsampling stage per entry: the latent cell is 2**len(channels) voxels (3 stages: 8 voxels,
+    against ~12-voxel particles; chosen by the ablation in docs/generators.md)."""
     critic_channels: tuple[int, ...] = (16, 32, 64)
     checkpoint_every: int = 100
     seed: int = 0
     device: str = "auto"
     calibration_size: int = 64
     """Edge of the volumes used to calibrate the argmax phase offsets at the end (0: no calibration)."""
-    ema_decay: float = 0.0
+    ema_decay: float = 0.995
     """Exponential moving average of the generator weights, ``w_ema <- d w_ema + (1 - d) w`` after
     every generator update, with ``d = min(ema_decay, (1 + n) / (10 + n))`` at update ``n`` so the
     average forgets the initial weights quickly (0: off). With it on, the exported weights are the
     average's; batch-norm statistics are the live network's."""
-    lr_half_life_steps: int = 0
+    lr_half_life_steps: int = 3000
+    noise_stages: int | None = None
+    """How many of the coarsest generator stages get per-voxel noise (None: all, the first design)."""
+    init_weights: str | None = None
+    """Start the generator from this weights file (same networks' layout; e.g. fine-tune shipped
+    weights on new images); the critics start fresh. Ignored when resuming a checkpoint."""
     """Learning rate ``lr * 0.5 ** (step / half_life)`` for both optimisers (0: constant). A
     function of the step count only, so a resumed run follows the same schedule."""
 
@@ -185,7 +192,7 @@ class TrainConfig:
 
 
 #: Config fields that fix the networks' shapes: a checkpoint resumes only with the same values.
-ARCHITECTURE_FIELDS = ("tile", "nz", "channels", "critic_channels")
+ARCHITECTURE_FIELDS = ("tile", "nz", "channels", "critic_channels", "noise_stages")
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -215,7 +222,19 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         n_par, n_ph = len(data.param_names), len(data.phases)
-        self.G = CondGenerator3D(n_par, config.nz, config.channels, n_ph).to(self.device)
+        self.G = CondGenerator3D(n_par, config.nz, config.channels, n_ph, config.noise_stages).to(self.device)
+        if config.init_weights:
+            from electroforge.plugins.gan.generator import load_weights
+
+            payload = load_weights(config.init_weights)
+            try:
+                self.G.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                        for k, v in payload["state_dict"].items()})
+            except RuntimeError:
+                raise ValidationError(
+                    f"init_weights {config.init_weights}: its generator (nz {payload['nz']}, channels "
+                    f"{tuple(payload['channels'])}) does not fit this design (nz {config.nz}, channels {config.channels})"
+                ) from None
         self.G_ema = None
         if config.ema_decay > 0:
             import copy
@@ -411,6 +430,7 @@ def _meta(data: TrainingSet, cfg: TrainConfig) -> dict[str, Any]:
         "voxel_size_m": data.voxel_size_m,
         "nz": cfg.nz,
         "channels": list(cfg.channels),
+        "noise_stages": cfg.noise_stages,
         "train_tile": cfg.tile,
     }
 
