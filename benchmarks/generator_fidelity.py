@@ -13,7 +13,7 @@ point and are then averaged over the points; the targets are issue 11's (``fidel
 Usage::
 
     python benchmarks/generator_fidelity.py [--size 64] [--seeds 3] [--weights PATH] [--markdown out.md]
-                                            [--json out.json]
+                                            [--json out.json] [--cache runs/fidelity_64.pkl]
 """
 from __future__ import annotations
 
@@ -50,6 +50,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--points", type=int, default=len(UNIT_POINTS), help="use the first N held-out points")
     ap.add_argument("--markdown", default=None, help="also write the tables to this file")
     ap.add_argument("--json", default=None, help="also write the errors as JSON")
+    ap.add_argument("--cache", default=None,
+                    help="pickle of the procedural measurements (reused when size, seeds and points match)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     from electroforge.plugins.gan import fidelity as fd
@@ -69,6 +71,14 @@ def main(argv=None) -> dict:
     def run(gen, p, seed0):
         return fd.mean_measures([fd.measure(gen.generate(p, shape, seed=seed0 + s), char) for s in range(k)])
 
+    import pickle
+
+    cache_key = (n, k, tuple(UNIT_POINTS[: args.points]), tuple(fd.TARGETS))
+    cache = {}
+    if args.cache and Path(args.cache).is_file():
+        saved = pickle.loads(Path(args.cache).read_bytes())
+        cache = saved["points"] if saved.get("key") == cache_key else {}
+
     lines = [f"GAN weights: {gan.weights.name}, {gan.steps} training steps; {n}³ voxels at "
              f"{gan.voxel_size_m * 1e6:.1f} µm, {k} seeds per point and generator; load average at start {load0:.1f}",
              "", "| point (am, ε, adhesion) | generator | pore | active | binder | a (1/µm) | coverage | τ | σ_eff (S/m) "
@@ -78,7 +88,10 @@ def main(argv=None) -> dict:
     um = gan.voxel_size_m * 1e6
     for u in UNIT_POINTS[: args.points]:
         p = fd.unit_to_params(u, PARAMETERS)
-        res = {"procedural": run(proc, p, 0), "gan": run(gan, p, 0), "procedural, other seeds": run(proc, p, 500)}
+        if u not in cache:
+            cache[u] = {"procedural": run(proc, p, 0), "procedural, other seeds": run(proc, p, 500)}
+        res = {"procedural": cache[u]["procedural"], "gan": run(gan, p, 0),
+               "procedural, other seeds": cache[u]["procedural, other seeds"]}
         for gname, r in res.items():
             tau = f"{r['tortuosity']:.2f}" + (f" ({r['blocked']} blocked)" if r.get("blocked") else "")
             lines.append(
@@ -88,6 +101,8 @@ def main(argv=None) -> dict:
                 f"{um * r['chord'][0].mean():.2f} / {um * r['chord'][1].mean():.2f} | {um * r['particle_d']:.2f} |")
         per_point["gan"].append(fd.compare(res["gan"], res["procedural"]))
         per_point["noise_floor"].append(fd.compare(res["procedural, other seeds"], res["procedural"]))
+    if args.cache:
+        Path(args.cache).write_bytes(pickle.dumps({"key": cache_key, "points": cache}))
     gan_err = fd.mean_errors(per_point["gan"])
     floor = fd.mean_errors(per_point["noise_floor"])
     lines += ["", "| error vs procedural (mean over points; max in brackets) | gan | noise floor (procedural, other seeds) "
