@@ -4,15 +4,24 @@
    that a face-centred design uses (8 corners, 6 face centres, the centre), one ``--size``³ volume
    per point and seed, plus ``labels.csv``, into ``--data`` (default ``runs/gan_data``).
 2. Trains the conditional generator on them (``electroforge.plugins.gan.training.train``), with
-   checkpoints every ``--checkpoint-every`` steps in ``--checkpoint`` (runs/gan_default.ckpt), so a killed run continues with
-   ``--resume``; ``--minutes`` stops cleanly after a wall-time budget.
-3. Exports fp16 weights to ``--out`` (default: the shipped weights path).
+   a full checkpoint every ``--checkpoint-every`` steps in ``--checkpoint`` (default: the committed
+   ``plugins/gan/checkpoints/default.ckpt``), so a killed or finished run continues with
+   ``--resume`` (the checkpoint's own design; ``--steps`` is the new total); ``--minutes`` stops
+   cleanly after a wall-time budget.
+3. Every ``--monitor-every`` steps scores the generator on a small fixed set of held-out points
+   against ``procedural`` (``fidelity.FidelityMonitor``) and writes losses and scores to
+   ``<checkpoint>.history.json``; ``--plot PNG`` draws that history.
+4. Exports fp16 weights to ``--out`` at each checkpoint and at the end (calibrated). Point
+   ``--out`` elsewhere than the shipped file while training, and ship only weights that score
+   better on ``benchmarks/generator_fidelity.py``.
 
 Usage::
 
-    python scripts/train_gan.py --steps 3000 --minutes 50            # CPU, one thread
-    python scripts/train_gan.py --steps 3000 --resume                # continue after a kill
-    python scripts/train_gan.py --device cuda --steps 20000          # on a GPU when present
+    python scripts/train_gan.py --resume --steps 20000 --minutes 60 --out runs/gan_long.pt   # continue
+    python scripts/train_gan.py --plot docs/gan_training_curve.png                            # the curve
+    python scripts/train_gan.py --checkpoint runs/new.ckpt --out runs/new.pt --steps 3000 \
+        --design '{"channels": [64, 32, 16], "nz": 16}'                                       # a new run
+    python scripts/train_gan.py --device cuda --resume --steps 50000                          # on a GPU
 """
 from __future__ import annotations
 
