@@ -129,8 +129,8 @@ def plot_ragone(curves: Mapping[str, Sequence[Performance]], path: str | Path,
                     ls="--" if label in dashed else "-")
     if crossover is not None and math.isfinite(crossover):
         ax.axvline(crossover, color="grey", ls="--", lw=1)
-        ax.annotate(f"crossover {crossover:.3g} W", xy=(crossover, 0.05), xycoords=("data", "axes fraction"),
-                    xytext=(4, 0), textcoords="offset points", color="grey", fontsize=9)
+        ax.annotate(f"crossover {crossover:.3g} W", xy=(crossover, 0.97), xycoords=("data", "axes fraction"),
+                    xytext=(4, 0), textcoords="offset points", color="grey", fontsize=9, va="top")
     ax.set_xscale("log")
     ax.set_xlabel("mean discharge power (W)")
     ax.set_ylabel("energy density (Wh/L)")
