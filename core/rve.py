@@ -5,7 +5,8 @@ regular grid; up to ``count`` of them, picked at random, are characterised. Per 
 we report the mean, the sample standard deviation and the 95 % confidence interval of the mean
 (Student t). The small-cube bias of the tortuosity factor is its mean at an edge relative to the mean
 at the largest edge. The recommendation is the cheapest (edge, count) — count × measured seconds per
-cube — whose 95 % CI half-width is within ``target_ci`` × mean for every ``target_metrics`` entry,
+cube, in CPU seconds of this process so that other jobs on a shared machine do not distort it —
+whose 95 % CI half-width is within ``target_ci`` × mean for every ``target_metrics`` entry,
 among the edges without a significant tortuosity bias: an edge is excluded when its bias exceeds
 ``target_ci`` *and* the 95 % CI of the difference of the two means (a single reference cube counts
 as exact). A bias above the target that the data cannot resolve does not exclude the edge but is
@@ -91,8 +92,12 @@ class SizeResult:
     """Disjoint cubes of this edge that fit in the volume."""
     failed: int
     seconds_per_cube: float
+    """CPU seconds of this process per cube (all its threads): the compute cost, insensitive to other
+    jobs on a shared machine (wall-clock time is not); ~ wall time for a one-thread characterizer."""
     stats: Mapping[str, MetricStats]
     samples: Mapping[str, tuple[float, ...]] = attrs.field(repr=False)
+    wall_seconds_per_cube: float = math.nan
+    """Wall-clock seconds per cube (inflated by other jobs on a shared machine)."""
 
     @property
     def ok(self) -> int:
@@ -147,6 +152,7 @@ class RVEResult:
                     "available": s.available,
                     "failed": s.failed,
                     "seconds_per_cube": s.seconds_per_cube,
+                    "wall_seconds_per_cube": s.wall_seconds_per_cube,
                     "tortuosity_bias": bias.get(s.edge_vox, math.nan),
                     "metrics": {
                         k: {"mean": v.mean, "std": v.std, "ci95": v.ci95, "relative_ci95": v.relative_ci95,
@@ -224,14 +230,15 @@ def analyse(
         origins = cube_origins(shape, edge)
         pick = rng.choice(len(origins), size=min(count, len(origins)), replace=False)
         samples: dict[str, list[float]] = {}
-        failed, seconds = 0, 0.0
+        failed, seconds, wall = 0, 0.0, 0.0
         for i, j in enumerate(sorted(pick)):
             if progress is not None:
                 progress(edge, i, len(pick))
             cube = microstructure.crop(origins[j], (edge, edge, edge))
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             m = characterize(cube)
-            seconds += time.perf_counter() - t0
+            seconds += time.process_time() - c0
+            wall += time.perf_counter() - t0
             if not m.percolating:
                 failed += 1
                 continue
@@ -243,6 +250,7 @@ def analyse(
             available=len(origins),
             failed=failed,
             seconds_per_cube=seconds / len(pick),
+            wall_seconds_per_cube=wall / len(pick),
             stats={k: _stats(v) for k, v in samples.items()},
             samples={k: tuple(v) for k, v in samples.items()},
         ))
