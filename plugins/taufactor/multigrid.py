@@ -182,7 +182,6 @@ class _Level:
         gz = pad(self.gz, (px, py, pz - 1))
         rz = half_resistance(gz[:, :, 0::2])
         czf = series(rz[:, :, :-1], rz[:, :, 1:], gz[:, :, 1::2]).reshape(cx, 2, cy, 2, cz - 1).sum((1, 3))
-        gd = torch.zeros((cx, cy, cz), dtype=self.gd.dtype, device=self.gd.device)
         lo = pad(self.gd_lo[None], (1, py, pz))[0]
         hi = pad(self.gd_hi[None], (1, py, pz))[0]
         last = (nx - 1) // 2
