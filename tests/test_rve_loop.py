@@ -77,6 +77,35 @@ def test_sampling_stops_at_the_target_or_the_cap():
     assert s.n_cubes == 2 and s.stopped == "failed"
 
 
+def test_prefetching_the_next_cube_changes_nothing_but_the_overlap():
+    """Generating cube k+1 while cube k is characterised: same cubes, same metrics, same stop, at
+    most one cube generated in vain; an error in a cube that is never used is dropped."""
+    taus = [2.0, 2.4, 1.6, 2.1, 1.9, 2.0, 2.05, 1.95] + [2.0] * 40
+    runs = {}
+    for prefetch in (False, True):
+        made = []
+
+        def cube(k, made=made):
+            made.append(k)
+            return k
+
+        s = characterize_to_target(cube, lambda k: _metric(taus[k]), target_ci=0.03, max_cubes=30,
+                                   prefetch=prefetch)
+        runs[prefetch] = (s, sorted(made))
+    (seq, made_seq), (pre, made_pre) = runs[False], runs[True]
+    assert [m.tortuosity_factor for m in pre.metrics] == [m.tortuosity_factor for m in seq.metrics]
+    assert pre.stopped == seq.stopped and pre.n_cubes == seq.n_cubes
+    assert made_pre[:len(made_seq)] == made_seq and len(made_pre) <= len(made_seq) + 1
+
+    def cube_fails_late(k):
+        if k >= MIN_CUBES_FOR_CI:
+            raise RuntimeError("never needed")
+        return k
+
+    s = characterize_to_target(cube_fails_late, lambda k: _metric(2.0), target_ci=0.5, max_cubes=10)
+    assert s.n_cubes == MIN_CUBES_FOR_CI and s.stopped == "target"
+
+
 # ------------------------------------------------------------------ in a campaign
 class TauSim:
     """A stand-in cell: energy falls with the electrolyte tortuosity (so cube noise is objective noise)."""
