@@ -115,14 +115,15 @@ def kill9_and_resume(cfg_path, out, root, reference, kills_wanted, rng, extra=()
 
 
 def test_kill9_ten_times_at_random_moments_then_resume_equals_uninterrupted(fake_dist, tmp_path):
-    cfg_path = write_config(tmp_path, budget=30, batch=3, gen={"sleep_s": 0.3})  # slow enough that 10 kills land before the end, on a loaded machine too
+    # budget and per-design time large enough that ten kills land before the end, idle or loaded
+    cfg_path = write_config(tmp_path, budget=60, batch=3, gen={"sleep_s": 0.3})
     reference = reference_rows(cfg_path, tmp_path)
     assert any(r[5] == "failed" for r in reference) and any(r[5] == "ok" for r in reference)
     out = tmp_path / "cut.nc"
     rng = random.Random(KILL_SEED)
     counts = kill9_and_resume(cfg_path, out, fake_dist, reference, 10, rng)
     assert len(counts) == 10, f"the campaign finished after {len(counts)} kills; raise the budget ({counts})"
-    assert counts[-1] < 30 and len(set(counts)) >= 3, counts  # kills landed at several stages
+    assert counts[-1] < 60 and len(set(counts)) >= 3, counts  # kills landed at several stages
     proc = start(cfg_path, out, fake_dist)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err

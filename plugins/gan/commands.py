@@ -22,7 +22,7 @@ def train_generator(
     labels: Path = typer.Option(..., "--labels", help="CSV: file,<param>,<param>,... one row per image."),
     output: Path = typer.Option(..., "--output", "-o", help="Weights file to write (.pt)."),
     steps: int = typer.Option(2000, "--steps", help="Generator updates in total (counted across resumes)."),
-    tile: int = typer.Option(32, "--tile", help="Training tile edge in voxels (multiple of 16)."),
+    tile: int = typer.Option(32, "--tile", help="Training tile edge in voxels (a multiple of 2^stages: 8 for the default design)."),
     batch: int = typer.Option(4, "--batch", help="Images (conditions) per step."),
     checkpoint_every: int = typer.Option(100, "--checkpoint-every", help="Steps between checkpoints."),
     resume: bool = typer.Option(False, "--resume", help="Continue from <output>.ckpt."),
@@ -41,7 +41,7 @@ def train_generator(
 
     torch.set_num_threads(max(1, threads))
     voxel_m = parse_length_m(voxel_size, default_unit="um") if voxel_size else None
-    data = training.load_training_set(images, labels, voxel_size_m=voxel_m)
+    data = training.load_training_set(images, labels, voxel_size_m=voxel_m, tile=tile)
     cfg = training.TrainConfig(steps=steps, tile=tile, batch=batch, checkpoint_every=checkpoint_every,
                                device=device, seed=seed)
     if output.suffix.lower() != ".pt":
