@@ -44,6 +44,17 @@ NMC811_SPECIFIC_CAPACITY_Ah_per_kg = 190.0
 
 
 # ------------------------------------------------------------------ electrode coating
+def _required(value: float | None, name: str) -> float:
+    """An Electrode holds a thickness or a loading (its validator); the other is derived from it."""
+    if value is None:
+        raise ValidationError(f"electrode: neither thickness_m nor mass_loading_kg_per_m2 is given ({name} needed)")
+    return float(value)
+
+
+def _float_dict(mapping: Mapping[str, float]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in mapping.items()}
+
+
 def _solid_fractions(electrode: Electrode) -> tuple[float, float, float]:
     """(porosity, eps_active, eps_cbd) from the metrics; every non-pore, non-active phase is CBD."""
     vf = electrode.metrics.volume_fractions
@@ -79,16 +90,18 @@ def coating_thickness_m(electrode: Electrode, materials: CathodeMaterials = NMC8
     """Cathode coating thickness per side (m): given, or from the mass loading."""
     if electrode.thickness_m is not None:
         return float(electrode.thickness_m)
+    loading = _required(electrode.mass_loading_kg_per_m2, "mass_loading_kg_per_m2")
     porosity, _, _ = _solid_fractions(electrode)
-    return float(electrode.mass_loading_kg_per_m2) / ((1.0 - porosity) * solid_density_kg_per_m3(electrode, materials))
+    return loading / ((1.0 - porosity) * solid_density_kg_per_m3(electrode, materials))
 
 
 def mass_loading_kg_per_m2(electrode: Electrode, materials: CathodeMaterials = NMC811) -> float:
     """Dry coating mass (active + CBD) per side per area (kg/m²): given, or from the thickness."""
     if electrode.mass_loading_kg_per_m2 is not None:
         return float(electrode.mass_loading_kg_per_m2)
+    thickness = _required(electrode.thickness_m, "thickness_m")
     porosity, _, _ = _solid_fractions(electrode)
-    return float(electrode.thickness_m) * (1.0 - porosity) * solid_density_kg_per_m3(electrode, materials)
+    return thickness * (1.0 - porosity) * solid_density_kg_per_m3(electrode, materials)
 
 
 def active_loading_kg_per_m2(electrode: Electrode, materials: CathodeMaterials = NMC811) -> float:
@@ -190,7 +203,7 @@ class CellLayout:
     anode_thickness_m: float = 0.0
     winding_length_m: float = float("nan")
     repeat_thickness_m: float = float("nan")
-    mass_breakdown_kg: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
+    mass_breakdown_kg: Mapping[str, float] = attrs.field(factory=dict, converter=_float_dict)
 
     @property
     def volume_L(self) -> float:

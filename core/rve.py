@@ -135,8 +135,10 @@ class RVEResult:
         out = {}
         for s in self.sizes:
             st = s.stats.get(TAU)
-            ok = ref is not None and st is not None and math.isfinite(ref.mean) and ref.mean > 0
-            out[s.edge_vox] = st.mean / ref.mean - 1.0 if ok and math.isfinite(st.mean) else math.nan
+            if ref is None or st is None or not (math.isfinite(ref.mean) and ref.mean > 0 and math.isfinite(st.mean)):
+                out[s.edge_vox] = math.nan
+            else:
+                out[s.edge_vox] = st.mean / ref.mean - 1.0
         return out
 
     def to_dict(self) -> dict:
@@ -170,7 +172,7 @@ class RVEResult:
         }
 
 
-def _stats(values: Sequence[float]) -> MetricStats:
+def _stats(values: Sequence[float] | np.ndarray) -> MetricStats:
     arr = np.asarray(values, dtype=float)
     if arr.size == 0:
         return MetricStats(math.nan, math.nan, math.inf)
@@ -311,18 +313,12 @@ def _recommend(sizes, target_ci, target_metrics, voxel, name) -> RVEResult:
 
 # ---------------------------------------------------------------------------- representativity in the loop
 #: Metrics whose relative 95 % CI an evaluation records as ``<metric>_ci95``.
-CI_METRICS: tuple[str, ...] = (
-    "tortuosity_factor",
-    "effective_conductivity_S_per_m",
-    "specific_surface_area_per_m",
-    "binder_coverage",
-    "effective_diffusivity_ratio",
-)
+CI_METRICS: tuple[str, ...] = (*Metrics.SCALARS, "effective_diffusivity_ratio")
 MIN_CUBES_FOR_CI = 3
 """Cubes characterised before a CI may stop the sampling (two give a CI, but a very unreliable one)."""
 
 
-def relative_ci95(values: Sequence[float]) -> float:
+def relative_ci95(values: Sequence[float] | np.ndarray) -> float:
     """Half-width of the 95 % confidence interval of the mean (Student t) relative to |mean|.
 
     ``inf`` with fewer than two values, a zero mean or a non-finite value; 0 for identical values.
@@ -334,7 +330,7 @@ def relative_ci95(values: Sequence[float]) -> float:
     return st.relative_ci95
 
 
-def relative_standard_error(values: Sequence[float]) -> float:
+def relative_standard_error(values: Sequence[float] | np.ndarray) -> float:
     """Standard error of the mean relative to |mean| (the CI half-width / t quantile); inf if unknown."""
     arr = np.asarray(values, dtype=float)
     ci = relative_ci95(arr)
@@ -384,16 +380,48 @@ class CubeSampling:
         return se if math.isfinite(se) else 0.0
 
 
-def spare_core() -> bool:
-    """True when the 1-minute load average leaves at least one core idle beyond this process.
+class _OwnCpuRate:
+    """This process's CPU use in cores, averaged like the kernel's 1-minute load average.
 
-    Prefetching the next cube pays only then: measured at 128³ (procedural + taufactor, 2 threads,
-    2 cores), 1.78 s per cube with prefetch against 3.16 s without on an idle machine, but 3.3 s
-    against 2.9 s while another process held a core."""
+    The load average counts this process's own threads too: a campaign that prefetched cubes for
+    one evaluation (two busy cores) would otherwise read its own load as a busy machine and stop
+    prefetching for the next ones (measured: 72 s for a 40-cube evaluation with prefetch, then
+    109 s for 27 cubes without). Sampled on each call (at least 5 s apart), with the load
+    average's 60 s time constant.
+    """
+
+    def __init__(self) -> None:
+        self._wall = time.monotonic()
+        self._cpu = time.process_time()
+        self.rate = 0.0
+
+    def update(self) -> float:
+        wall, cpu = time.monotonic(), time.process_time()
+        dt = wall - self._wall
+        if dt >= 5.0:
+            weight = 1.0 - math.exp(-dt / 60.0)
+            self.rate += weight * ((cpu - self._cpu) / dt - self.rate)
+            self._wall, self._cpu = wall, cpu
+        return self.rate
+
+
+_OWN_CPU = _OwnCpuRate()
+
+
+def spare_core() -> bool:
+    """True when other processes leave at least one core idle beyond the one this process uses.
+
+    Other processes' load = the 1-minute load average minus this process's own CPU rate
+    (:class:`_OwnCpuRate`); a core is spare when that is below ``cores - 1.5`` (on 2 cores: the
+    others use less than half a core). Prefetching the next cube pays only then: measured at 128³
+    (procedural + taufactor, 2 threads, 2 cores), 1.78 s per cube with prefetch against 3.16 s
+    without on an idle machine, but 3.3 s against 2.9 s while another process held a core."""
     try:
-        return os.getloadavg()[0] < (os.cpu_count() or 1) - 1.0
+        load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - no load average on this platform
         return False
+    others = max(0.0, load - _OWN_CPU.update())
+    return others < (os.cpu_count() or 1) - 1.5
 
 
 def characterize_to_target(
@@ -469,7 +497,7 @@ def characterize_to_target(
             if not adaptive:
                 break
             values = [getattr(m, metric) if hasattr(m, metric) else metric_values(m)[metric] for m in results]
-            if relative_ci95(values) <= target_ci:
+            if target_ci is not None and relative_ci95(values) <= target_ci:
                 stopped = "target"
                 break
             if k >= max_cubes:

@@ -186,7 +186,11 @@ def main(argv=None) -> int:
     from electroforge.plugins.gan import training
 
     write_dataset(args.data, args.size, args.seeds)
-    data = training.load_training_set(args.data, args.data / "labels.csv")
+    from electroforge.plugins.procedural import ProceduralGenerator
+
+    # the training volumes come from procedural at its default options: their particles' Sauter radius
+    data = training.load_training_set(args.data, args.data / "labels.csv",
+                                      particle_radius_m=ProceduralGenerator().particle_radius_m)
     run = {"steps": args.steps, "checkpoint_every": args.checkpoint_every, "device": args.device}
     if args.resume and args.checkpoint.is_file():
         saved = torch.load(args.checkpoint, map_location="cpu", weights_only=False)["config"]

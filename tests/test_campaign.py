@@ -184,9 +184,14 @@ def test_config_errors_name_the_key(tmp_path):
 
 
 def test_shipped_case_studies_load():
-    for name in ("case-study-1", "case-study-2", "case-study-3", "case-study-3-energy", "case-study-3-power", "quickstart"):
+    for name in ("case-study-1", "case-study-2", "case-study-2-gan", "case-study-3", "case-study-3-energy",
+                 "case-study-3-power", "quickstart"):
         cfg = load_config(name)
         assert cfg.text and cfg.budget >= 1
+    gan, proc = load_config("case-study-2-gan"), load_config("case-study-2")
+    assert gan.generator.name == "gan" and proc.generator.name == "procedural"
+    assert (gan.seed, gan.budget, gan.space, gan.fixed, gan.protocols) == (
+        proc.seed, proc.budget, proc.space, proc.fixed, proc.protocols)
     assert load_config("case-study-1").cell_format == "half"
     assert load_config("case-study-3-power").protocols == ("200W",)
     assert load_config("case-study-3-energy").space.names == (

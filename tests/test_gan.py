@@ -23,6 +23,15 @@ def test_gan_shipped_weights_are_small_and_cover_the_contract_envelope(gan):
     assert gan.voxel_size_m == pytest.approx(4e-7) and gan.tile == 16
 
 
+def test_gan_reports_its_training_images_particle_radius(gan):
+    """The cell model needs the particle radius: the shipped weights carry their training volumes'
+    (procedural at its default options), so a gan and a procedural design are simulated alike."""
+    from electroforge.plugins.procedural import ProceduralGenerator
+
+    ms = gan.generate(MID, (16, 16, 16), seed=0)
+    assert ms.particle_radius_m == pytest.approx(ProceduralGenerator().particle_radius_m)
+
+
 @pytest.mark.parametrize("shape", [(64, 64, 64), (128, 128, 128), (40, 24, 20)])
 def test_gan_any_shape_three_phase_uint8_labels(gan, shape):
     ms = gan.generate(MID, shape, seed=0)
@@ -38,6 +47,37 @@ def test_gan_deterministic_for_a_seed(gan):
     b = gan.generate(MID, (32, 32, 32), seed=4)
     c = gan.generate(MID, (32, 32, 32), seed=5)
     assert np.array_equal(a.labels, b.labels) and not np.array_equal(a.labels, c.labels)
+
+
+@pytest.mark.parametrize("design", [{"nz": 16, "channels": (64, 32, 16)},
+                                    {"nz": 8, "channels": (48, 32, 16, 8), "noise_stages": 2}])
+def test_gan_fast_inference_equals_the_plain_forward(design):
+    """The sub-pixel form of upsample+conv with batch norm folded in is a reparametrisation: the same
+    logits (to float rounding) and the same noise draws, at any shape, with and without stage noise."""
+    from electroforge.plugins.gan.nets import CondGenerator3D, FastInference
+
+    torch.manual_seed(0)
+    net = CondGenerator3D(3, **design)
+    with torch.no_grad():
+        for st in net.stages:  # non-trivial batch-norm statistics
+            st.norm.running_mean.uniform_(-0.5, 0.5)
+            st.norm.running_var.uniform_(0.5, 2.0)
+            st.norm.weight.uniform_(0.5, 1.5)
+            st.norm.bias.uniform_(-0.2, 0.2)
+    with pytest.raises(ValueError, match="eval mode"):
+        FastInference(net)
+    net.eval()
+    fast = FastInference(net)
+    z, c = torch.randn(1, net.nz, 3, 1, 5), torch.rand(1, 3)
+    torch.manual_seed(7)
+    with torch.no_grad():
+        plain = net.logits(z, c)
+    after_plain = torch.rand(1)
+    torch.manual_seed(7)
+    quick = fast.logits(z, c)
+    assert quick.shape == plain.shape
+    assert torch.allclose(quick, plain, atol=1e-5, rtol=1e-5)
+    assert torch.rand(1) == after_plain  # the same number of random draws
 
 
 def _mean_fraction(gan, params, phase, seeds=(0, 1)):

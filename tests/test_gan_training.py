@@ -57,6 +57,9 @@ def test_gan_training_runs_end_to_end_and_weights_load_identically(tiny_data, tm
     a = gen.generate({"porosity": 0.4}, (16, 32, 20), seed=1)
     b = GanGenerator(weights=out, device="cpu").generate({"porosity": 0.4}, (16, 32, 20), seed=1)
     assert a.shape == (16, 32, 20) and np.array_equal(a.labels, b.labels)
+    # the particle radius measured from the training images travels with the weights
+    assert gen.particle_radius_m == pytest.approx(training.estimate_particle_radius_m(data))
+    assert 0.5e-6 < a.particle_radius_m < 10e-6
     # fp16 export: the same weights rounded to half precision, a small file
     half = tmp_path / "h.pt"
     training.export_weights(trainer, half, fp16=True)
@@ -259,3 +262,16 @@ def test_gan_fidelity_monitor_scores_a_trainer_against_a_reference(tiny_data):
             return proc.generate(params, shape, seed=10_000 + seed)
 
     assert mon.evaluate(Copy())["score"] == 0.0
+
+
+def test_gan_particle_radius_is_given_or_measured_from_the_images(tiny_data):
+    """Given: used as is; not given: the distance-transform estimate, which is exact for a ball."""
+    given = training.load_training_set(tiny_data, tiny_data / "labels.csv", particle_radius_m=2.5e-6)
+    assert given.particle_radius_or_estimate_m() == 2.5e-6
+    with pytest.raises(InputFileError, match="particle radius"):
+        training.load_training_set(tiny_data, tiny_data / "labels.csv", particle_radius_m=-1.0)
+    g = np.arange(48) - 23.5
+    ball = ((g[:, None, None] ** 2 + g[None, :, None] ** 2 + g[None, None, :] ** 2) <= 20.0 ** 2).astype(np.uint8)
+    data = training.TrainingSet([ball, ball], np.array([[0.0], [1.0]]), ("x",), {"x": (0.0, 1.0)}, 1e-6,
+                                phases=("pore", "active"))
+    assert training.estimate_particle_radius_m(data) == pytest.approx(20e-6, rel=0.07)

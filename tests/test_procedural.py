@@ -123,3 +123,21 @@ def test_procedural_is_registered_and_cli_generates_with_preview(tmp_path, cli):
     bad = cli("generate", "--generator", "procedural", "-p", "porosity=0.7", "--shape", "32", "-o", str(out))
     assert bad.returncode == 2
     assert bad.stderr.startswith("error:") and "porosity" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_distance_from_active_is_scipys_euclidean_distance_transform():
+    """The fast transform (``edt`` package) gives scipy's values exactly, including pores that touch
+    the volume's faces (no implicit wall at the border) and the no-active-voxel corner case."""
+    from electroforge.plugins.procedural.generator import distance_from_active
+
+    rng = np.random.default_rng(3)
+    pore = ndi.gaussian_filter(rng.standard_normal((37, 24, 30)), 2.0) < 0.3
+    pore[:, :, :4] = True  # a slab of pore on one face
+    got = distance_from_active(pore)
+    assert got.dtype == np.float32 and got.shape == pore.shape
+    assert np.array_equal(got, ndi.distance_transform_edt(pore).astype(np.float32))
+    one = np.ones((9, 9, 9), bool)
+    one[4, 4, 4] = False
+    assert distance_from_active(one)[0, 0, 0] == pytest.approx(np.sqrt(48))
+    assert np.array_equal(distance_from_active(np.ones((4, 4, 4), bool)),
+                          ndi.distance_transform_edt(np.ones((4, 4, 4), bool)).astype(np.float32))

@@ -138,6 +138,34 @@ def _config(**characterizer):
     })
 
 
+def test_spare_core_discounts_this_process_own_load(monkeypatch):
+    """A campaign that kept both cores busy prefetching must not read its own load as another
+    process's: the load average minus this process's CPU rate decides (measured bug: prefetch off
+    from the second evaluation on)."""
+    from electroforge import rve
+
+    clock = {"wall": 0.0, "cpu": 0.0}
+    monkeypatch.setattr(rve.time, "monotonic", lambda: clock["wall"])
+    monkeypatch.setattr(rve.time, "process_time", lambda: clock["cpu"])
+    monkeypatch.setattr(rve.os, "cpu_count", lambda: 2)
+    own = rve._OwnCpuRate()
+    monkeypatch.setattr(rve, "_OWN_CPU", own)
+    # 10 minutes of this process using two cores: its rate converges to 2, like the load average
+    for _ in range(60):
+        clock["wall"] += 10.0
+        clock["cpu"] += 20.0
+        own.update()
+    assert own.rate == pytest.approx(2.0, rel=1e-3)
+    monkeypatch.setattr(rve.os, "getloadavg", lambda: (2.05, 2.0, 2.0))
+    assert rve.spare_core()  # all of the load is our own
+    monkeypatch.setattr(rve.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert not rve.spare_core()  # another process holds a core
+    # calls closer than 5 s apart do not change the estimate
+    before = own.rate
+    clock["wall"] += 1.0
+    assert own.update() == before
+
+
 def test_campaign_with_target_ci_stores_n_cubes_and_cis(tmp_path, registry):
     cfg = _config(target_ci=0.04, max_cubes=6)
     path = tmp_path / "loop.nc"

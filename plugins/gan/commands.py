@@ -31,6 +31,9 @@ def train_generator(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     voxel_size: str = typer.Option(None, "--voxel-size", help="Voxel size, e.g. 0.4um (needed for .npy images)."),
     fp32: bool = typer.Option(False, "--fp32", help="Store fp32 weights instead of fp16."),
+    particle_radius: str = typer.Option(
+        None, "--particle-radius",
+        help="Active particles' radius for the cell model, e.g. 2.9um (default: measured from the images)."),
 ) -> None:
     """Train a conditional SliceGAN-style generator (WGAN-GP on 2D slices) with checkpoints and resume."""
     import torch
@@ -41,15 +44,18 @@ def train_generator(
 
     torch.set_num_threads(max(1, threads))
     voxel_m = parse_length_m(voxel_size, default_unit="um") if voxel_size else None
-    data = training.load_training_set(images, labels, voxel_size_m=voxel_m, tile=tile)
+    radius_m = parse_length_m(particle_radius, default_unit="um") if particle_radius else None
+    data = training.load_training_set(images, labels, voxel_size_m=voxel_m, tile=tile, particle_radius_m=radius_m)
     cfg = training.TrainConfig(steps=steps, tile=tile, batch=batch, checkpoint_every=checkpoint_every,
                                device=device, seed=seed)
     if output.suffix.lower() != ".pt":
         from electroforge.errors import ValidationError
 
         raise ValidationError(f"--output {output}: weights files end in .pt")
+    radius = data.particle_radius_or_estimate_m()
     console.print(f"training on {len(data.volumes)} images, parameters {list(data.param_names)}, "
-                  f"envelope {data.bounds}")
+                  f"envelope {data.bounds}, particle radius "
+                  + (f"{radius * 1e6:.2f} um ({'given' if radius_m else 'measured'})" if radius else "unknown"))
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
                   console=console) as bar:

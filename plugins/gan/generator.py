@@ -95,11 +95,17 @@ class GanGenerator:
             raise ValidationError(f"generator 'gan': voxel_size_m={voxel_size_m!r} must be > 0")
         self.voxel_size_m = float(voxel_size_m if voxel_size_m is not None else payload["voxel_size_m"])
         self.steps = int(payload.get("steps", 0))
+        radius = payload.get("particle_radius_m")
+        # the training images' particle radius (weights files before 0.2 have none: the cell default)
+        self.particle_radius_m = float(radius) if radius else None
         self._torch_device = pick_device(self.device)
         net = CondGenerator3D(len(self.param_names), int(payload["nz"]), tuple(payload["channels"]), len(self.phases),
                               payload.get("noise_stages"))
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
         self.net = net.to(self._torch_device).eval()
+        from electroforge.plugins.gan.nets import FastInference
+
+        self._fast = FastInference(self.net)  # the same logits, the upsample+conv stages in sub-pixel form
         cal = payload.get("phase_offsets")
         self._offset_w = None if not cal else torch.tensor(cal["weight"], dtype=torch.float32, device=self._torch_device)
         self._torch = torch
@@ -148,7 +154,7 @@ class GanGenerator:
             torch.manual_seed(int(seed) & 0x7FFFFFFFFFFFFFFF)
             z = torch.randn(1, self.net.nz, *lat, device=dev)
             c = torch.tensor([scaled], dtype=torch.float32, device=dev)
-            logits = self.net.logits(z, c)[0]
+            logits = self._fast.logits(z, c)[0]
             if self._offset_w is not None:  # argmax calibration fitted on the training images
                 from electroforge.plugins.gan.nets import quadratic_features
 
@@ -161,4 +167,5 @@ class GanGenerator:
             phases=self.phases,
             metadata={"generator": self.name, "params": p, "seed": int(seed), "weights": self.weights.name,
                       "training_steps": self.steps},
+            particle_radius_m=self.particle_radius_m,
         )

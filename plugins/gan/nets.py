@@ -87,6 +87,84 @@ class CondGenerator3D(nn.Module):
         return torch.softmax(self.logits(z, c), dim=1)
 
 
+# ----------------------------------------------------------------------------- fast inference
+# Nearest x2 upsampling followed by a 3x3x3 convolution is, for each of the 8 output sub-positions
+# (a, b, c) in {0, 1}^3, a 2x2x2 convolution of the *low-resolution* input: along an axis the three
+# taps at upsampled offsets (-1, 0, +1) fall on low-res cells (i-1, i, i) for a = 0 and (i, i, i+1)
+# for a = 1. So one 2x2x2 convolution with 8 x C_out outputs, then a pixel shuffle, computes the
+# stage with 8 instead of 27 multiply-adds per input channel and output voxel (exact, including the
+# replicate padding: padding the low-res grid by one cell is padding the upsampled grid by two).
+# The spatially constant condition channels contribute a constant per output channel; the
+# per-voxel noise channel keeps its own 3x3x3 convolution at full resolution (one input channel).
+_SUBPIXEL_TAPS = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]],
+                               [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])  # [sub-position, low-res tap, 3x3x3 tap]
+
+
+def _subpixel_weight(w: torch.Tensor) -> torch.Tensor:
+    """``(C_out, C_in, 3, 3, 3)`` weight of upsample-then-conv -> ``(8 C_out, C_in, 2, 2, 2)`` ordered (a, b, c, o)."""
+    m = _SUBPIXEL_TAPS.to(w)
+    out = torch.einsum("atk,bul,cvm,oiklm->abcoituv", m, m, m, w)
+    return out.reshape(8 * w.shape[0], w.shape[1], 2, 2, 2).contiguous()
+
+
+def _pixel_shuffle3d(y: torch.Tensor, n: tuple[int, int, int]) -> torch.Tensor:
+    """``(B, 8 C, n0+1, n1+1, n2+1)`` sub-position outputs -> ``(B, C, 2 n0, 2 n1, 2 n2)``."""
+    b, c8 = y.shape[:2]
+    y = y.reshape(b, 2, 2, 2, c8 // 8, *y.shape[2:])
+    out = y.new_empty(b, c8 // 8, n[0], 2, n[1], 2, n[2], 2)
+    for a in (0, 1):
+        for bb in (0, 1):
+            for cc in (0, 1):
+                out[:, :, :, a, :, bb, :, cc] = y[:, a, bb, cc, :, a:a + n[0], bb:bb + n[1], cc:cc + n[2]]
+    return out.reshape(b, c8 // 8, 2 * n[0], 2 * n[1], 2 * n[2])
+
+
+class FastInference:
+    """Eval-mode forward of a :class:`CondGenerator3D` with the sub-pixel form of each stage and the
+    batch norm folded into the convolutions; the same logits as ``net.logits`` (to float rounding)
+    for the same RNG state, 2-3x faster on a CPU. Built from the network's current weights: build a
+    new one after changing them."""
+
+    def __init__(self, net: CondGenerator3D):
+        if net.training:
+            raise ValueError("FastInference needs the generator in eval mode (batch-norm running statistics)")
+        self.nz = net.nz
+        self.stages = []
+        ncc = 2 * net.n_params
+        c_in = net.nz
+        with torch.no_grad():
+            for stage in net.stages:
+                w = stage.conv.weight
+                bn = stage.norm
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                shift = bn.bias - bn.running_mean * scale
+                w = w * scale[:, None, None, None, None]
+                self.stages.append((_subpixel_weight(w[:, :c_in]), w[:, c_in:c_in + ncc].sum(dim=(2, 3, 4)),
+                                    w[:, c_in + ncc:].contiguous() if stage.noise else None, shift))
+                c_in = w.shape[0]
+            hw = net.head.weight
+            self.head = (hw[:, :c_in].contiguous(), hw[:, c_in:].sum(dim=(2, 3, 4)), net.head.bias)
+
+    @torch.no_grad()
+    def logits(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """Logits for latent ``z`` and scaled condition ``c``; draws the stages' noise like ``net.logits``."""
+        f = nn.functional
+        cc = condition_channels(c)
+        x = z
+        for w_sub, w_cc, w_noise, shift in self.stages:
+            n = tuple(x.shape[2:])
+            y = _pixel_shuffle3d(f.conv3d(f.pad(x, (1,) * 6, mode="replicate"), w_sub), n)
+            if w_noise is not None:  # drawn where net.logits draws it: the same RNG stream
+                noise = torch.randn((y.shape[0], 1, *y.shape[2:]), device=y.device, dtype=y.dtype)
+                y += f.conv3d(f.pad(noise, (1,) * 6, mode="replicate"), w_noise)
+            y += (cc @ w_cc.T + shift).reshape(*cc.shape[:1], -1, 1, 1, 1)
+            x = torch.relu_(y)
+        w_x, w_cc, bias = self.head
+        out = f.conv3d(f.pad(x, (1,) * 6, mode="replicate"), w_x)
+        out += (cc @ w_cc.T + bias).reshape(*cc.shape[:1], -1, 1, 1, 1)
+        return out
+
+
 class CondCritic2D(nn.Module):
     """WGAN critic on 2D slices ``(B, n_phases, tile, tile)`` with tiled condition channels."""
 
