@@ -232,8 +232,11 @@ def main(argv=None) -> int:
         print(f"fidelity step {trainer.step_count} " + " ".join(f"{k} {v:.3f}" for k, v in rec.items()), flush=True)
         return rec
 
+    best = args.out.with_name(args.out.stem + ".best.pt") if monitor else None
     trainer = training.train(data, args.out, cfg, resume=args.resume, callback=log, checkpoint=args.checkpoint,
-                             monitor=scored if monitor else None, monitor_every=args.monitor_every)
+                             monitor=scored if monitor else None, monitor_every=args.monitor_every, best_out=best)
+    if best is not None and best.is_file():
+        print(f"best monitor score {training.best_fidelity_score(trainer):.3f}: weights {best}", flush=True)
     write_history(trainer, history, noise_floor)
     print(f"done: {trainer.step_count} steps; weights {args.out} ({args.out.stat().st_size / 1e6:.2f} MB); "
           f"checkpoint {args.checkpoint} ({args.checkpoint.stat().st_size / 1e6:.2f} MB); history {history}", flush=True)

@@ -242,6 +242,30 @@ def test_gan_monitor_records_history_without_changing_training(tiny_data, tmp_pa
     assert resumed.fidelity == watched.fidelity
 
 
+def test_gan_best_weights_are_those_of_the_lowest_monitor_score(tiny_data, tmp_path):
+    """``best_out`` keeps the export of the best-scoring step (here step 2 of 4: the score rises
+    after it, as when a run drifts), and exporting it does not change the training run."""
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    scores = {2: 1.0, 4: 3.0}
+    seen = {}
+
+    def monitor(trainer):
+        seen[trainer.step_count] = {k: v.clone() for k, v in trainer.G_export.state_dict().items()}
+        return {"score": scores[trainer.step_count]}
+
+    cfg = training.TrainConfig(**{**EMA, "steps": 4, "calibration_size": 16})
+    plain = training.train(data, tmp_path / "p.pt", cfg, fp16=False)
+    best = tmp_path / "best.pt"
+    watched = training.train(data, tmp_path / "m.pt", cfg, fp16=False, monitor=monitor, monitor_every=2, best_out=best)
+    assert training.best_fidelity_score(watched) == 1.0
+    payload = torch.load(best, weights_only=False)
+    assert payload["steps"] == 2 and payload["phase_offsets"] is not None
+    for k, v in seen[2].items():
+        assert torch.equal(payload["state_dict"][k], v), k
+    for k, v in plain.G_ema.state_dict().items():
+        assert torch.equal(watched.G_ema.state_dict()[k], v), k
+
+
 def test_gan_fidelity_monitor_scores_a_trainer_against_a_reference(tiny_data):
     from electroforge.plugins.gan.fidelity import TARGETS, FidelityMonitor
 

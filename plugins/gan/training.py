@@ -476,8 +476,13 @@ def train(
     fp16: bool = True,
     monitor: Callable[[Trainer], Mapping[str, float]] | None = None,
     monitor_every: int = 0,
+    best_out: str | Path | None = None,
 ) -> Trainer:
     """Train until ``config.steps`` generator updates (counted across resumes); export the weights.
+
+    ``best_out``: with a monitor, also export calibrated weights there each time the monitor's
+    ``score`` is the lowest so far (across resumes), so a run that drifts after its best point
+    keeps it (WGAN training does not decrease the fidelity score monotonically).
 
     ``callback(record)`` sees each step's losses; returning True stops early (checkpointed).
     ``monitor(trainer)``, when given, runs every ``monitor_every`` steps (before that step's
@@ -495,7 +500,9 @@ def train(
         rec = trainer.step()
         stop = bool(callback is not None and callback(rec))
         if monitor is not None and monitor_every and trainer.step_count % monitor_every == 0:
-            run_monitor(trainer, monitor)
+            rec = run_monitor(trainer, monitor)
+            if best_out is not None and "score" in rec and rec["score"] <= best_fidelity_score(trainer):
+                export_calibrated(trainer, best_out, fp16=fp16)
         if stop:
             break  # the caller asked to stop (e.g. a wall-time budget): checkpoint and export below
         if trainer.step_count % config.checkpoint_every == 0:
@@ -505,6 +512,20 @@ def train(
     calibration = calibrate_phase_offsets(trainer, config.calibration_size) if config.calibration_size else None
     export_weights(trainer, weights_out, fp16=fp16, calibration=calibration)
     return trainer
+
+
+def best_fidelity_score(trainer: Trainer) -> float:
+    """The lowest monitor score recorded so far (inf without records)."""
+    return min((r["score"] for r in trainer.fidelity if "score" in r), default=math.inf)
+
+
+def export_calibrated(trainer: Trainer, path: str | Path, fp16: bool = True) -> Path:
+    """Calibrate the argmax offsets and export, under a forked RNG so training is unchanged."""
+    devices = [trainer.device.index or 0] if trainer.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        cfg = trainer.cfg
+        calibration = calibrate_phase_offsets(trainer, cfg.calibration_size) if cfg.calibration_size else None
+        return export_weights(trainer, path, fp16=fp16, calibration=calibration)
 
 
 def run_monitor(trainer: Trainer, monitor: Callable[[Trainer], Mapping[str, float]]) -> dict[str, float]:
