@@ -62,7 +62,8 @@ def bo_vs_sobol(args) -> dict:
                                                               shape=args.shape)
                 res[opt], _ = run(cfg, Path(tmp) / f"{opt}{seed}.nc")
             best = max(e.objective for evs in res.values() for e in evs if e.ok)
-            row = {"seed": seed, "best": best, **{f"{o}_evals_to_1pct": to_within(res[o], best) for o in res}}
+            row = {"seed": seed, "best": best, **{f"{o}_evals_to_1pct": to_within(res[o], best) for o in res},
+                   **{f"{o}_best": max((e.objective for e in res[o] if e.ok), default=math.nan) for o in res}}
             rows.append(row)
             print(json.dumps(row))
     bo = [r["trieste_evals_to_1pct"] for r in rows]
