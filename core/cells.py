@@ -172,10 +172,13 @@ TESLA_4680_ANODE = AnodeCoating(porosity=0.276, active_volume_fraction=0.650, ac
 
 #: The teardown cell's foils and separator (Ank 2023): 10 µm aluminium and copper foils, a 10 µm
 #: separator of porosity 0.47; separator areal mass 5.4 g/m² = 10 µm x (1 - 0.47) x 1.01 g/cm³
-#: (the parameter set's separator density taken as the film's skeletal density).
+#: (the parameter set's separator density taken as the film's skeletal density); electrolyte
+#: density 1129.95 kg/m³, the parameter set's (a carbonate LiPF6 electrolyte is 1.13-1.3 g/cm³;
+#: the range moves the cell's mass by ~5 g).
 TESLA_4680_STACK = LayerStack(separator_thickness_m=10e-6, separator_porosity=0.47,
                               separator_areal_mass_kg_per_m2=0.0054, al_foil_thickness_m=10e-6,
-                              al_density_kg_per_m3=2700.0, cu_foil_thickness_m=10e-6)
+                              al_density_kg_per_m3=2700.0, cu_foil_thickness_m=10e-6,
+                              electrolyte_density_kg_per_m3=1129.95)
 
 # ------------------------------------------------------------------ layout (result)
 @attrs.frozen

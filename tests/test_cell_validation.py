@@ -10,7 +10,7 @@ Sources (also in docs/cell-simulator.md, "Validation"):
   22.65 Ah and the electrode design below as parameterised from that teardown in BattMo's
   ``tesla_4680_before_calibration`` set: cathode 87.5 µm per side at a coating density of
   3.32 g/cm³ with 95 wt% NMC811; anode 131 µm per side (1.55 g/cm³, 94 wt% graphite); jelly roll
-  71 mm high between radii 2.5 and 22.25 mm; 10 µm foils and separator.
+  71 mm high between radii 2.5 and 22.25 mm; 10 µm foils and separator; electrolyte 1.13 g/cm³.
 """
 from __future__ import annotations
 
@@ -106,9 +106,10 @@ def test_4680_teardown_within_5_percent(teardown_perf, figure):
 
 def test_4680_teardown_mass_and_specific_energy(teardown_perf):
     """Mass from the teardown's layers plus an estimated can and hardware (docs/cell-simulator.md):
-    the model is 5 % heavier than the 355 g cell (the housing estimate, 80 g, is the least certain
-    part), so Wh/kg lands ~7 % low. Asserted within 7 % / 10 %, the documented gap."""
+    the model is 4.5 % heavier than the 355 g cell (the housing estimate, 80 g, is the least
+    certain part), so Wh/kg, which also carries the energy's -2 %, lands ~6 % low: asserted within
+    the documented 7 %, not the 5 % the other figures meet."""
     layout, perf = teardown_perf
-    assert layout.mass_kg * 1e3 == pytest.approx(TEARDOWN["mass_g"], rel=0.07)
-    assert perf.specific_energy_Wh_per_kg == pytest.approx(TEARDOWN["specific_energy_Wh_per_kg"], rel=0.10)
+    assert layout.mass_kg * 1e3 == pytest.approx(TEARDOWN["mass_g"], rel=0.05)
+    assert perf.specific_energy_Wh_per_kg == pytest.approx(TEARDOWN["specific_energy_Wh_per_kg"], rel=0.07)
     assert perf.energy_Wh / perf.capacity_Ah == pytest.approx(3.65, abs=0.05)  # NMC811/graphite mean voltage
