@@ -299,3 +299,40 @@ def test_gan_particle_radius_is_given_or_measured_from_the_images(tiny_data):
     data = training.TrainingSet([ball, ball], np.array([[0.0], [1.0]]), ("x",), {"x": (0.0, 1.0)}, 1e-6,
                                 phases=("pore", "active"))
     assert training.estimate_particle_radius_m(data) == pytest.approx(20e-6, rel=0.07)
+
+
+def test_gan_s2_term_matches_the_fidelity_estimator_and_is_differentiable():
+    from electroforge.plugins.gan.fidelity import two_point_correlation
+
+    labels = ProceduralGenerator().generate({"porosity": 0.35}, (20, 22, 24), seed=3).labels
+    onehot = torch.nn.functional.one_hot(torch.from_numpy(labels.astype(np.int64)), 3).permute(3, 0, 1, 2)[None]
+    s2 = training.two_point_correlation_torch(onehot.double(), 8)[0]  # (axes, phases, r)
+    for ax in range(3):
+        for ph in range(3):
+            assert np.allclose(s2[ax, ph].numpy(), two_point_correlation(labels, ph, ax, 8)), (ax, ph)
+    p = torch.rand(1, 3, 6, 6, 6, requires_grad=True)
+    training.two_point_correlation_torch(p, 3).sum().backward()
+    assert p.grad is not None and torch.isfinite(p.grad).all()
+
+
+def test_gan_s2_term_is_off_by_default_and_pulls_s2_towards_the_images(tiny_data):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    cfg = dict(TINY, vf_weight=0.0, lr=2e-3, critic_iters=1, ema_decay=0.0)
+    assert training.Trainer(data, training.TrainConfig(steps=1, **cfg)).s2_targets is None
+    with pytest.raises(ValidationError, match="s2_weight"):
+        training.TrainConfig(s2_weight=-1.0)
+    targets = training._image_s2(data.volumes, 3, TINY["tile"] // 2)
+
+    def s2_rmse_after(s2_weight: float, steps: int = 40) -> float:
+        trainer = training.Trainer(data, training.TrainConfig(steps=steps, s2_weight=s2_weight, **cfg))
+        for _ in range(steps):
+            trainer.step()
+        torch.manual_seed(0)
+        with torch.no_grad():
+            fake = torch.softmax(trainer.G.logits(trainer._latent(len(POINTS)), trainer.cond), dim=1)
+            err = training.two_point_correlation_torch(fake, trainer.s2_r_max) - targets
+        return float(err.pow(2).mean().sqrt())
+
+    # the same seed and updates, with and without the term (and no volume-fraction term)
+    without, with_s2 = s2_rmse_after(0.0), s2_rmse_after(1e3)
+    assert with_s2 < 0.7 * without, (with_s2, without)
