@@ -6,7 +6,7 @@ Sources (also in docs/cell-simulator.md, "Validation"):
   Sources 233, 121 (2013): ~200 mAh/g for LiNi0.8Co0.1Mn0.1O2 at 0.1C, 3.0-4.3 V); theoretical
   F / M = 275.5 mAh/g.
 * Tesla 4680, first generation: Ank et al., J. Electrochem. Soc. 170, 120536 (2023),
-  doi 10.1149/1945-7111/ad14d0: 355 g, 622 Wh/L, 232 Wh/kg, hence 82.7 Wh in the 0.1330 L can;
+  doi 10.1149/1945-7111/ad14d0: 355 g, 622.4 Wh/L, 232.5 Wh/kg (its abstract), hence 82.7 Wh in the 0.1330 L can;
   22.65 Ah and the electrode design below as parameterised from that teardown in BattMo's
   ``tesla_4680_before_calibration`` set: cathode 87.5 µm per side at a coating density of
   3.32 g/cm³ with 95 wt% NMC811; anode 131 µm per side (1.55 g/cm³, 94 wt% graphite); jelly roll
@@ -27,8 +27,8 @@ from electroforge.plugins.pybamm.simulator import PyBaMMSimulator  # noqa: E402
 PARTICLE_RADIUS_M = 5.22e-6
 
 #: Ank 2023 (as parameterised by BattMo): the teardown cell's figures.
-TEARDOWN = {"capacity_Ah": 22.65, "energy_Wh": 622.0 * 0.13295, "mass_g": 355.0,
-            "energy_density_Wh_per_L": 622.0, "specific_energy_Wh_per_kg": 232.0}
+TEARDOWN = {"capacity_Ah": 22.65, "energy_Wh": 622.4 * 0.13295, "mass_g": 355.0,
+            "energy_density_Wh_per_L": 622.4, "specific_energy_Wh_per_kg": 232.5}
 
 
 def teardown_cathode() -> Electrode:
