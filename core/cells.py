@@ -35,7 +35,7 @@ import attrs
 
 from electroforge.errors import ValidationError
 from electroforge.materials import NMC811, CathodeMaterials, am_mass_fraction_from_volumes
-from electroforge.model import Electrode
+from electroforge.model import Electrode, Metrics
 
 #: Practical specific capacity of NMC811 used when a simulator does not supply its own
 #: (0.19 Ah/g = 190 Ah/kg; the value of the paper's authors' public cell normaliser,
@@ -179,6 +179,37 @@ TESLA_4680_STACK = LayerStack(separator_thickness_m=10e-6, separator_porosity=0.
                               separator_areal_mass_kg_per_m2=0.0054, al_foil_thickness_m=10e-6,
                               al_density_kg_per_m3=2700.0, cu_foil_thickness_m=10e-6,
                               electrolyte_density_kg_per_m3=1129.95)
+
+#: The teardown cell's cathode as parameterised from Ank 2023 (BattMo set): 87.5 µm per side,
+#: coating density 3.32 g/cm³, 95 wt% NMC811; its anode: 131 µm per side (``TESLA_4680_ANODE``).
+TESLA_4680_CATHODE_THICKNESS_M = 87.5e-6
+TESLA_4680_CATHODE_DENSITY_KG_PER_M3 = 3320.0
+TESLA_4680_CATHODE_AM_MASS_FRACTION = 0.95
+TESLA_4680_ANODE_THICKNESS_M = 131e-6
+TESLA_4680_PARTICLE_RADIUS_M = 5.22e-6
+"""Chen2020's NMC811 particle radius (the parameter set the validation runs on)."""
+
+
+def tesla_4680_teardown_cathode(materials: CathodeMaterials = NMC811) -> Electrode:
+    """The teardown's cathode (Ank 2023) as an :class:`Electrode`, for validating a cell model.
+
+    Volume fractions follow from the coating density and the active mass fraction with
+    ``materials``' densities (porosity 0.249 for NMC811); transport is Bruggeman's
+    (tortuosity factor = porosity^-0.5), the surface area that of spheres of
+    :data:`TESLA_4680_PARTICLE_RADIUS_M`. Put it in ``Cylindrical.preset("4680",
+    anode_thickness_m=TESLA_4680_ANODE_THICKNESS_M)`` to reproduce docs/cell-simulator.md's
+    validation table.
+    """
+    rho, w = TESLA_4680_CATHODE_DENSITY_KG_PER_M3, TESLA_4680_CATHODE_AM_MASS_FRACTION
+    eps_am = rho * w / materials.active_density_kg_per_m3
+    eps_cbd = rho * (1.0 - w) / materials.cbd_density_kg_per_m3
+    eps = 1.0 - eps_am - eps_cbd
+    metrics = Metrics(volume_fractions={"pore": eps, "active": eps_am, "binder": eps_cbd},
+                      specific_surface_area_per_m=3.0 * eps_am / TESLA_4680_PARTICLE_RADIUS_M,
+                      binder_coverage=0.0, tortuosity_factor=eps**-0.5, effective_conductivity_S_per_m=0.18)
+    return Electrode(metrics, thickness_m=TESLA_4680_CATHODE_THICKNESS_M, am_mass_fraction=w,
+                     particle_radius_m=TESLA_4680_PARTICLE_RADIUS_M)
+
 
 # ------------------------------------------------------------------ layout (result)
 @attrs.frozen

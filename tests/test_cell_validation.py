@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from electroforge.cells import cell_from_name
+from electroforge.cells import TESLA_4680_ANODE_THICKNESS_M, cell_from_name, tesla_4680_teardown_cathode
 from electroforge.materials import NMC811
 from electroforge.model import ConstantCurrent, Electrode, Metrics
 
@@ -24,23 +24,9 @@ pytest.importorskip("pybamm")
 from electroforge.plugins.pybamm import parameters as params  # noqa: E402
 from electroforge.plugins.pybamm.simulator import PyBaMMSimulator  # noqa: E402
 
-PARTICLE_RADIUS_M = 5.22e-6
-
 #: Ank 2023 (as parameterised by BattMo): the teardown cell's figures.
 TEARDOWN = {"capacity_Ah": 22.65, "energy_Wh": 622.4 * 0.13295, "mass_g": 355.0,
             "energy_density_Wh_per_L": 622.4, "specific_energy_Wh_per_kg": 232.5}
-
-
-def teardown_cathode() -> Electrode:
-    """87.5 µm per side, 3.32 g/cm³ coating, 95 wt% NMC811 (the rest CBD at 1.9 g/cm³)."""
-    rho, w = 3320.0, 0.95
-    eps_am = rho * w / NMC811.active_density_kg_per_m3
-    eps_cbd = rho * (1 - w) / NMC811.cbd_density_kg_per_m3
-    eps = 1.0 - eps_am - eps_cbd
-    metrics = Metrics(volume_fractions={"pore": eps, "active": eps_am, "binder": eps_cbd},
-                      specific_surface_area_per_m=3 * eps_am / PARTICLE_RADIUS_M, binder_coverage=0.0,
-                      tortuosity_factor=eps**-0.5, effective_conductivity_S_per_m=0.18)
-    return Electrode(metrics, thickness_m=87.5e-6, am_mass_fraction=w, particle_radius_m=PARTICLE_RADIUS_M)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +67,8 @@ def test_half_cell_nmc811_practical_capacity(sim):
 
 @pytest.fixture(scope="module")
 def teardown_perf(sim):
-    cell = cell_from_name("4680", anode_thickness_m=131e-6)
-    return sim.layout(teardown_cathode(), cell), sim.simulate(teardown_cathode(), cell, ConstantCurrent(0.05))
+    cell = cell_from_name("4680", anode_thickness_m=TESLA_4680_ANODE_THICKNESS_M)
+    return sim.layout(tesla_4680_teardown_cathode(), cell), sim.simulate(tesla_4680_teardown_cathode(), cell, ConstantCurrent(0.05))
 
 
 def test_4680_teardown_geometry(teardown_perf):

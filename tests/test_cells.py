@@ -12,6 +12,7 @@ from electroforge.cells import (
     cell_from_name,
     coating_thickness_m,
     mass_loading_kg_per_m2,
+    tesla_4680_teardown_cathode,
 )
 from electroforge.errors import ValidationError
 from electroforge.materials import NMC811
@@ -138,6 +139,33 @@ def test_fixed_anode_thickness_and_overhang_masses():
     assert anode_area > lay.electrode_area_m2
     assert lay.mass_breakdown_kg["anode_coating"] == pytest.approx(anode_area * 131e-6 * cell.anode.dry_density_kg_per_m3)
     assert set(lay.mass_breakdown_kg) >= {"can", "collector_plates", "hardware", "electrolyte"}
+
+
+def test_teardown_cathode_is_the_published_coating():
+    """87.5 µm at 3.32 g/cm³ (Ank 2023): loading = density x thickness, porosity ~0.25."""
+    el = tesla_4680_teardown_cathode()
+    assert mass_loading_kg_per_m2(el) == pytest.approx(3320.0 * 87.5e-6, rel=1e-9)
+    assert el.metrics.volume_fractions["pore"] == pytest.approx(0.249, abs=0.002)
+
+
+def test_4680_mass_sensitivities_move_the_right_way():
+    """What scripts/cell_sensitivity.py tabulates: a thinner can wall lightens the cell at the
+    same winding; a thinner anode lengthens the winding in the same roll (more area, more
+    capacity); electrolyte beyond the pores adds exactly its share."""
+    el = tesla_4680_teardown_cathode()
+
+    def lay(**kw):
+        return Cylindrical.preset("4680", **{"anode_thickness_m": 131e-6, **kw}).layout(el)
+
+    base = lay()
+    thin_can = lay(can_wall_m=0.0005, can_end_m=0.0006)
+    assert thin_can.mass_kg < base.mass_kg
+    assert thin_can.winding_length_m == pytest.approx(base.winding_length_m)  # the roll's size is fixed
+    thin_anode = lay(anode_thickness_m=117e-6)
+    assert thin_anode.winding_length_m > base.winding_length_m
+    assert thin_anode.nominal_capacity_Ah > base.nominal_capacity_Ah
+    wet = lay(electrolyte_excess_fraction=0.1)
+    assert wet.mass_kg - base.mass_kg == pytest.approx(0.1 * base.mass_breakdown_kg["electrolyte"])
 
 
 def test_preset_rejects_unknown_option():
