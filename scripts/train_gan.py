@@ -19,6 +19,8 @@ Usage::
 
     python scripts/train_gan.py --resume --steps 20000 --minutes 60 --out runs/gan_long.pt   # continue
     python scripts/train_gan.py --plot docs/gan_training_curve.png                            # the curve
+    python scripts/train_gan.py --plot ablation.png --compare D5=a.ckpt.history.json \
+        --compare D5s2=b.ckpt.history.json                                                    # runs overlaid
     python scripts/train_gan.py --checkpoint runs/new.ckpt --out runs/new.pt --steps 3000 \
         --design '{"channels": [64, 32, 16], "nz": 16}'                                       # a new run
     python scripts/train_gan.py --device cuda --resume --steps 50000                          # on a GPU
@@ -152,6 +154,44 @@ def plot_history(history: Path, out: Path) -> None:
     fig.savefig(out, dpi=110)
 
 
+def plot_comparison(runs: list[tuple[str, Path]], out: Path) -> None:
+    """The monitor's score (exported weights) of several runs against generator updates, on one
+    axis, with the first run's procedural noise floor: the ablation plot."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    floor = None
+    for label, path in runs:
+        doc = json.loads(path.read_text())
+        fid = doc["fidelity"]
+        ax.plot([r["step"] for r in fid], [r["score"] for r in fid], "o-", ms=3, label=label)
+        floor = floor or (doc.get("noise_floor") or {}).get("score")
+    if floor:
+        ax.axhline(floor, color="k", ls=":", label="procedural seed-to-seed (noise floor)")
+    ax.axhline(1.0, color="r", ls="--", lw=0.8, label="at the targets on average")
+    ax.set_yscale("log")
+    ax.set_xlabel("generator updates")
+    ax.set_ylabel("fidelity score (mean error/target)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def _labelled_path(text: str) -> tuple[str, Path]:
+    label, sep, path = text.partition("=")
+    if not sep or not label or not path:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LABEL=HISTORY.json")
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"{path}: no such history file")
+    return label, Path(path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO / "runs" / "gan_data")
@@ -173,9 +213,15 @@ def main(argv=None) -> int:
     ap.add_argument("--design", default="{}",
                     help="JSON of TrainConfig fields overriding the defaults (new run) or the checkpoint's (--resume)")
     ap.add_argument("--plot", type=Path, default=None, help="only plot the history into this PNG and exit")
+    ap.add_argument("--compare", type=_labelled_path, action="append", default=[], metavar="LABEL=HISTORY",
+                    help="with --plot: overlay the monitor scores of these histories instead (repeatable)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     history = args.history or args.checkpoint.with_name(args.checkpoint.name + ".history.json")
+    if args.plot is not None and args.compare:
+        plot_comparison(args.compare, args.plot)
+        print(f"wrote {args.plot}")
+        return 0
     if args.plot is not None:
         plot_history(history, args.plot)
         print(f"wrote {args.plot}")
