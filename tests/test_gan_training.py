@@ -336,3 +336,44 @@ def test_gan_s2_term_is_off_by_default_and_pulls_s2_towards_the_images(tiny_data
     # the same seed and updates, with and without the term (and no volume-fraction term)
     without, with_s2 = s2_rmse_after(0.0), s2_rmse_after(1e3)
     assert with_s2 < 0.7 * without, (with_s2, without)
+
+
+def test_gan_soft_coverage_is_the_characterizers_on_labels_and_differentiable():
+    from electroforge.plugins.taufactor import geometry
+
+    labels = ProceduralGenerator().generate({"binder_adhesion": 0.8}, (20, 22, 24), seed=5).labels
+    faces = geometry.face_counts(labels, 1, 3)  # faces of the active phase with each label
+    onehot = torch.nn.functional.one_hot(torch.from_numpy(labels.astype(np.int64)), 3).permute(3, 0, 1, 2)[None]
+    cov = training.soft_binder_coverage(onehot.double(), active=1, binder=2)
+    assert float(cov[0]) == pytest.approx(faces[2] / faces.sum(), rel=1e-12)
+    p = torch.softmax(torch.randn(2, 3, 6, 6, 6), dim=1).requires_grad_(True)
+    c = training.soft_binder_coverage(p, 1, 2)
+    assert c.shape == (2,) and bool(((c >= 0) & (c <= 1)).all())
+    c.sum().backward()
+    assert p.grad is not None and torch.isfinite(p.grad).all()
+
+
+def test_gan_coverage_term_is_off_by_default_and_pulls_coverage_towards_the_images(tiny_data):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    cfg = dict(TINY, vf_weight=0.0, lr=2e-3, critic_iters=1, ema_decay=0.0)
+    assert training.Trainer(data, training.TrainConfig(steps=1, **cfg)).coverage_targets is None
+    with pytest.raises(ValidationError, match="coverage_weight"):
+        training.TrainConfig(coverage_weight=float("nan"))
+    two_phase = training.TrainingSet([v.clip(0, 1) for v in data.volumes], data.params, data.param_names,
+                                     data.bounds, data.voxel_size_m, ("pore", "solid"))
+    with pytest.raises(ValidationError, match="no phase named 'active' or 'binder'"):
+        training.Trainer(two_phase, training.TrainConfig(steps=1, coverage_weight=1.0, **cfg))
+    targets = training._image_coverage(data.volumes, 3, 1, 2)
+    assert float(targets.max() - targets.min()) > 0.1  # adhesion 0 vs 1: the term has something to learn
+
+    def coverage_rmse_after(weight: float, steps: int = 40) -> float:
+        trainer = training.Trainer(data, training.TrainConfig(steps=steps, coverage_weight=weight, **cfg))
+        for _ in range(steps):
+            trainer.step()
+        torch.manual_seed(0)
+        with torch.no_grad():
+            fake = torch.softmax(trainer.G.logits(trainer._latent(len(POINTS)), trainer.cond), dim=1)
+        return float((training.soft_binder_coverage(fake, 1, 2) - targets).pow(2).mean().sqrt())
+
+    without, with_term = coverage_rmse_after(0.0), coverage_rmse_after(100.0)
+    assert with_term < 0.7 * without, (with_term, without)

@@ -196,6 +196,8 @@ class TrainConfig:
     average forgets the initial weights quickly (0: off). With it on, the exported weights are the
     average's; batch-norm statistics are the live network's."""
     lr_half_life_steps: int = 3000
+    """Learning rate ``lr * 0.5 ** (step / half_life)`` for both optimisers (0: constant). A
+    function of the step count only, so a resumed run follows the same schedule."""
     noise_stages: int | None = None
     """How many of the coarsest generator stages get per-voxel noise (None: all, the first design)."""
     s2_weight: float = 0.0
@@ -204,11 +206,15 @@ class TrainConfig:
     probabilities and on the sharpened ones, like the volume-fraction term) and its training
     image's (0: off). A direct, differentiable handle on the morphology (chords, surface area) that
     the slice critics learn slowly."""
+    coverage_weight: float = 0.0
+    """Weight of a binder-coverage term in the generator loss: the squared difference between
+    each generated volume's soft binder coverage (:func:`soft_binder_coverage`, on the
+    probabilities and on the sharpened ones) and its training image's (0: off; needs phases named
+    ``active`` and ``binder``). Coverage is what the binder-adhesion parameter changes, and an
+    uncovered particle surface shows up as excess active-pore area (docs/generators.md)."""
     init_weights: str | None = None
     """Start the generator from this weights file (same networks' layout; e.g. fine-tune shipped
     weights on new images); the critics start fresh. Ignored when resuming a checkpoint."""
-    """Learning rate ``lr * 0.5 ** (step / half_life)`` for both optimisers (0: constant). A
-    function of the step count only, so a resumed run follows the same schedule."""
 
     def __attrs_post_init__(self):
         for name in ("steps", "tile", "batch", "slices_per_axis", "critic_iters", "checkpoint_every"):
@@ -216,8 +222,10 @@ class TrainConfig:
                 raise ValidationError(f"training option {name}={getattr(self, name)!r} must be >= 1")
         if not 0.0 <= float(self.ema_decay) < 1.0:
             raise ValidationError(f"training option ema_decay={self.ema_decay!r} must lie in [0, 1)")
-        if not (math.isfinite(float(self.s2_weight)) and float(self.s2_weight) >= 0):
-            raise ValidationError(f"training option s2_weight={self.s2_weight!r} must be a finite number >= 0")
+        for name in ("s2_weight", "coverage_weight"):
+            v = float(getattr(self, name))
+            if not (math.isfinite(v) and v >= 0):
+                raise ValidationError(f"training option {name}={getattr(self, name)!r} must be a finite number >= 0")
         if int(self.lr_half_life_steps) < 0:
             raise ValidationError(f"training option lr_half_life_steps={self.lr_half_life_steps!r} must be >= 0")
         stages = len(self.channels)
@@ -251,6 +259,31 @@ def two_point_correlation_torch(p: torch.Tensor, r_max: int) -> torch.Tensor:
         axes.append(torch.stack([(p.narrow(d, 0, n - r) * p.narrow(d, r, n - r)).mean(dim=(2, 3, 4))
                                  for r in range(r_max + 1)], dim=-1))
     return torch.stack(axes, dim=1)
+
+
+def soft_binder_coverage(p: torch.Tensor, active: int, binder: int) -> torch.Tensor:
+    """``(B, C, X, Y, Z)`` phase indicators or probabilities -> ``(B,)`` binder coverage of the
+    active phase: expected active-binder faces / expected faces between active and anything else,
+    over the faces inside the box. On one-hot labels it is the characterizer's ``binder_coverage``
+    (binder faces / all non-active faces of the active phase); differentiable."""
+    a, b = p[:, active], p[:, binder]
+    touching = covered = p.new_zeros(p.shape[0])
+    for ax in range(1, 4):
+        n = a.shape[ax]
+        a0, a1 = a.narrow(ax, 0, n - 1), a.narrow(ax, 1, n - 1)
+        b0, b1 = b.narrow(ax, 0, n - 1), b.narrow(ax, 1, n - 1)
+        covered = covered + (a0 * b1 + b0 * a1).sum(dim=(1, 2, 3))
+        touching = touching + (a0 * (1 - a1) + (1 - a0) * a1).sum(dim=(1, 2, 3))
+    return covered / touching.clamp_min(1e-6)
+
+
+def _image_coverage(volumes: Sequence[np.ndarray], n_phases: int, active: int, binder: int) -> torch.Tensor:
+    """``(n_images,)`` binder coverage of each training image."""
+    out = []
+    for v in volumes:
+        onehot = torch.nn.functional.one_hot(torch.from_numpy(np.asarray(v, dtype=np.int64)), n_phases)
+        out.append(soft_binder_coverage(onehot.permute(3, 0, 1, 2)[None].float(), active, binder)[0])
+    return torch.stack(out)
 
 
 def _image_s2(volumes: Sequence[np.ndarray], n_phases: int, r_max: int) -> torch.Tensor:
@@ -308,6 +341,15 @@ class Trainer:
         self.fractions = torch.tensor(data.fractions(), dtype=torch.float32)
         self.s2_r_max = config.tile // 2
         self.s2_targets = (_image_s2(data.volumes, n_ph, self.s2_r_max) if config.s2_weight > 0 else None)
+        self.coverage_phases: tuple[int, int] | None = None
+        self.coverage_targets = None
+        if config.coverage_weight > 0:
+            missing = [ph for ph in ("active", "binder") if ph not in data.phases]
+            if missing:
+                raise ValidationError(f"training option coverage_weight={config.coverage_weight!r}: the images have "
+                                      f"no phase named {' or '.join(map(repr, missing))} (phases: {', '.join(data.phases)})")
+            self.coverage_phases = (data.phases.index("active"), data.phases.index("binder"))
+            self.coverage_targets = _image_coverage(data.volumes, n_ph, *self.coverage_phases)
         self.step_count = 0
         self.history: list[dict[str, float]] = []
         self.fidelity: list[dict[str, float]] = []
@@ -413,6 +455,12 @@ class Trainer:
             s2_err = 0.5 * (((two_point_correlation_torch(fake, self.s2_r_max) - t2) ** 2).mean()
                             + ((two_point_correlation_torch(sharp, self.s2_r_max) - t2) ** 2).mean())
             loss_g = loss_g + cfg.s2_weight * s2_err
+        cov_err = None
+        if self.coverage_targets is not None:
+            tc = self.coverage_targets[idx].to(self.device)
+            cov_err = 0.5 * (((soft_binder_coverage(fake, *self.coverage_phases) - tc) ** 2).mean()
+                             + ((soft_binder_coverage(sharp, *self.coverage_phases) - tc) ** 2).mean())
+            loss_g = loss_g + cfg.coverage_weight * cov_err
         loss_g.backward()
         self.optG.step()
         if self.G_ema is not None:
@@ -428,6 +476,8 @@ class Trainer:
         }
         if s2_err is not None:
             rec["s2_rmse"] = float(math.sqrt(float(s2_err.detach())))
+        if cov_err is not None:
+            rec["coverage_rmse"] = float(math.sqrt(float(cov_err.detach())))
         self.history.append(rec)
         return rec
 
