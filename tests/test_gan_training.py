@@ -377,3 +377,30 @@ def test_gan_coverage_term_is_off_by_default_and_pulls_coverage_towards_the_imag
 
     without, with_term = coverage_rmse_after(0.0), coverage_rmse_after(100.0)
     assert with_term < 0.7 * without, (with_term, without)
+
+
+def test_gan_argmax_offsets_converge_from_far_off_fractions():
+    """Logits spread over a few units and raw fractions 0.1 off the target (as a half-trained
+    generator gives): the offsets bring the argmax fractions to the target."""
+    g = torch.Generator().manual_seed(0)
+    logits = 4.0 * torch.randn(3, 60_000, generator=g) + torch.tensor([[2.0], [0.0], [-1.5]])
+    target = torch.tensor([0.50, 0.347, 0.153])
+    raw = torch.bincount(logits.argmax(0), minlength=3) / logits.shape[1]
+    assert float((raw - target).abs().max()) > 0.05
+    b = training.argmax_offsets(logits, target)
+    got = torch.bincount((logits + b[:, None]).argmax(0), minlength=3) / logits.shape[1]
+    assert float((got - target).abs().max()) < 0.003, got
+
+
+def test_gan_recalibration_replaces_only_the_offsets(tiny_data, tmp_path):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    cfg = training.TrainConfig(steps=2, **{**TINY, "calibration_size": 0})
+    training.train(data, tmp_path / "raw.pt", cfg)
+    out = training.recalibrate_weights(tmp_path / "raw.pt", data, tmp_path / "cal.pt", size=32, seeds=2)
+    raw, cal = torch.load(tmp_path / "raw.pt", weights_only=True), torch.load(out, weights_only=True)
+    assert raw["phase_offsets"] is None and cal["phase_offsets"]["features"] == "quadratic"
+    assert all(torch.equal(raw["state_dict"][k], cal["state_dict"][k]) for k in raw["state_dict"])
+    gen = GanGenerator(weights=out, device="cpu")
+    errs = [abs(gen.generate(dict(zip(data.param_names, p)), (48, 48, 48), seed=i).volume_fractions()["pore"]
+                - data.fractions()[i, 0]) for i, p in enumerate(data.params)]
+    assert float(np.mean(errs)) < 0.1

@@ -628,7 +628,24 @@ def run_monitor(trainer: Trainer, monitor: Callable[[Trainer], Mapping[str, floa
     return rec
 
 
-def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, iters: int = 60,
+def argmax_offsets(logits: torch.Tensor, target: torch.Tensor, temperature: float = 0.05, max_iters: int = 3000,
+                   tol: float = 2e-4) -> torch.Tensor:
+    """Per-phase logit offsets ``b`` (shape ``(C,)``) such that ``softmax((logits + b) / T)``,
+    averaged over the ``(C, N)`` samples, has the ``target`` fractions: iterative scaling,
+    ``b += T log(target / f)``, until every fraction is within ``tol`` (or ``max_iters``). With
+    ``T`` small the soft fractions are the argmax ones. Each step moves a logit by ~T x the
+    relative error, so a generator with logits spread over a few units needs hundreds of steps
+    from a raw fraction 0.1 off (60, the fixed count used before, left ~0.01-0.03 of the error)."""
+    b = torch.zeros(logits.shape[0], 1, device=logits.device, dtype=logits.dtype)
+    for _ in range(int(max_iters)):
+        f = torch.softmax((logits + b) / temperature, dim=0).mean(1)
+        if float((f - target).abs().max()) < tol:
+            break
+        b += temperature * (torch.log(target) - torch.log(f.clamp_min(1e-6)))[:, None]
+    return b[:, 0]
+
+
+def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, iters: int = 3000,
                             temperature: float = 0.05, net: CondGenerator3D | None = None) -> dict[str, list]:
     """Fit logit offsets ``b(c) = W φ(c)`` (φ: full quadratic terms of the scaled condition) so
     that argmax labels reproduce the training fractions.
@@ -637,8 +654,9 @@ def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, it
     can bias the phase fractions away from the soft probabilities that training matched. For each
     training image's condition this finds the per-phase logit offset that makes the argmax
     fractions of ``seeds`` generated ``size``³ volumes equal the image's measured fractions
-    (iterative scaling of ``softmax((logits + b) / temperature)``, which tends to the argmax as the
-    temperature falls; a plain log-ratio update on argmax counts oscillates), then fits the quadratic response surface by least squares
+    (:func:`argmax_offsets`: iterative scaling of ``softmax((logits + b) / temperature)`` to
+    convergence, which tends to the argmax as the temperature falls; a plain log-ratio update on
+    argmax counts oscillates), then fits the quadratic response surface by least squares
     (minimum-norm when there are fewer images than terms). It uses only the training images, so held-out points test it honestly.
     ``net`` defaults to the exported generator (:attr:`Trainer.G_export`).
     """
@@ -653,12 +671,9 @@ def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, it
             c = trainer.cond[i:i + 1].to(dev)
             logits = torch.cat([G.logits(torch.randn(1, G.nz, lat, lat, lat, device=dev), c) for _ in range(seeds)], 2)
             logits = logits[0].reshape(logits.shape[1], -1)[:, ::7]  # a 1-in-7 voxel sample is plenty
-            b = torch.zeros(logits.shape[0], 1, device=dev)
             f_t = torch.tensor(targets[i], dtype=torch.float32, device=dev).clamp_min(1e-4)
-            for _ in range(iters):  # iterative scaling of a near-argmax softmax (temperature T)
-                f = torch.softmax((logits + b) / temperature, dim=0).mean(1)
-                b += temperature * (torch.log(f_t) - torch.log(f.clamp_min(1e-6)))[:, None]
-            offsets.append((b[:, 0] - b[0, 0]).cpu().numpy())
+            b = argmax_offsets(logits, f_t, temperature, iters)
+            offsets.append((b - b[0]).cpu().numpy())
             conds.append(trainer.cond[i].numpy())
     G.train(was_training)
     X = np.stack([quadratic_features(torch.tensor(c, dtype=torch.float64)).numpy() for c in conds])
@@ -690,6 +705,27 @@ def export_weights(trainer: Trainer, path: str | Path, fp16: bool = True, calibr
     torch.save(weights_payload(trainer, fp16=fp16, calibration=calibration), tmp)
     os.replace(tmp, path)
     return path
+
+
+def recalibrate_weights(weights: str | Path, data: TrainingSet, out: str | Path, size: int = 64,
+                        seeds: int = 3) -> Path:
+    """Refit the argmax calibration of a weights file on ``data`` (its training images) and write
+    the result to ``out``: the networks are unchanged, only ``phase_offsets`` is replaced (e.g.
+    after a fix of :func:`calibrate_phase_offsets`, without retraining)."""
+    from electroforge.plugins.gan.generator import load_weights
+
+    payload = dict(load_weights(weights))
+    cfg = TrainConfig(steps=1, nz=int(payload["nz"]), channels=tuple(payload["channels"]),
+                      noise_stages=payload.get("noise_stages"), device="cpu", ema_decay=0.0,
+                      calibration_size=size, tile=int(payload.get("train_tile", TrainConfig.tile)))
+    trainer = Trainer(data, cfg)
+    trainer.G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    payload["phase_offsets"] = calibrate_phase_offsets(trainer, size, seeds, net=trainer.G)
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, out)
+    return out
 
 
 def running_mean(history: Sequence[Mapping[str, float]], key: str, window: int = 50) -> list[float]:
