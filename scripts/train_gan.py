@@ -113,6 +113,17 @@ def write_history(trainer, path: Path, noise_floor: dict | None) -> None:
     tmp.replace(path)
 
 
+def _score_axes(ax, noise_floor: float | None) -> None:
+    """Log axis of fidelity scores with the noise floor (if known) and the target line."""
+    if noise_floor:
+        ax.axhline(noise_floor, color="k", ls=":", label="procedural seed-to-seed (noise floor)")
+    ax.axhline(1.0, color="r", ls="--", lw=0.8, label="at the targets on average")
+    ax.set_yscale("log")
+    ax.set_ylabel("fidelity score (mean error/target)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
 def plot_history(history: Path, out: Path) -> None:
     """Training curve: fidelity score (EMA and live network) vs generator updates, with the
     procedural noise floor; losses below."""
@@ -132,13 +143,7 @@ def plot_history(history: Path, out: Path) -> None:
         ax.plot(steps, [r["score"] for r in fid], "o-", label="score (exported weights)")
         if "raw_score" in fid[0]:
             ax.plot(steps, [r["raw_score"] for r in fid], "x--", alpha=0.6, label="score (live generator)")
-    if doc.get("noise_floor"):
-        ax.axhline(doc["noise_floor"]["score"], color="k", ls=":", label="procedural seed-to-seed (noise floor)")
-    ax.axhline(1.0, color="r", ls="--", lw=0.8, label="at the targets on average")
-    ax.set_yscale("log")
-    ax.set_ylabel("fidelity score (mean error/target)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    _score_axes(ax, (doc.get("noise_floor") or {}).get("score"))
     losses = doc["losses"]
     st = np.array([h["step"] for h in losses])
     w = np.array([h["wasserstein"] for h in losses])
@@ -171,14 +176,8 @@ def plot_comparison(runs: list[tuple[str, Path]], out: Path) -> None:
         fid = doc["fidelity"]
         ax.plot([r["step"] for r in fid], [r["score"] for r in fid], "o-", ms=3, label=label)
         floor = floor or (doc.get("noise_floor") or {}).get("score")
-    if floor:
-        ax.axhline(floor, color="k", ls=":", label="procedural seed-to-seed (noise floor)")
-    ax.axhline(1.0, color="r", ls="--", lw=0.8, label="at the targets on average")
-    ax.set_yscale("log")
+    _score_axes(ax, floor)
     ax.set_xlabel("generator updates")
-    ax.set_ylabel("fidelity score (mean error/target)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
 

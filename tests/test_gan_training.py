@@ -315,6 +315,18 @@ def test_gan_s2_term_matches_the_fidelity_estimator_and_is_differentiable():
     assert p.grad is not None and torch.isfinite(p.grad).all()
 
 
+def _probabilities_after_training(data, cfg: dict, steps: int = 40):
+    """Train ``steps`` updates with ``cfg``; the generator's phase probabilities at every training
+    condition (fixed latent seed), and the trainer."""
+    trainer = training.Trainer(data, training.TrainConfig(steps=steps, **cfg))
+    for _ in range(steps):
+        trainer.step()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        fake = torch.softmax(trainer.G.logits(trainer._latent(len(POINTS)), trainer.cond), dim=1)
+    return fake, trainer
+
+
 def test_gan_s2_term_is_off_by_default_and_pulls_s2_towards_the_images(tiny_data):
     data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
     cfg = dict(TINY, vf_weight=0.0, lr=2e-3, critic_iters=1, ema_decay=0.0)
@@ -323,14 +335,9 @@ def test_gan_s2_term_is_off_by_default_and_pulls_s2_towards_the_images(tiny_data
         training.TrainConfig(s2_weight=-1.0)
     targets = training._image_s2(data.volumes, 3, TINY["tile"] // 2)
 
-    def s2_rmse_after(s2_weight: float, steps: int = 40) -> float:
-        trainer = training.Trainer(data, training.TrainConfig(steps=steps, s2_weight=s2_weight, **cfg))
-        for _ in range(steps):
-            trainer.step()
-        torch.manual_seed(0)
-        with torch.no_grad():
-            fake = torch.softmax(trainer.G.logits(trainer._latent(len(POINTS)), trainer.cond), dim=1)
-            err = training.two_point_correlation_torch(fake, trainer.s2_r_max) - targets
+    def s2_rmse_after(s2_weight: float) -> float:
+        fake, trainer = _probabilities_after_training(data, dict(cfg, s2_weight=s2_weight))
+        err = training.two_point_correlation_torch(fake, trainer.s2_r_max) - targets
         return float(err.pow(2).mean().sqrt())
 
     # the same seed and updates, with and without the term (and no volume-fraction term)
@@ -366,13 +373,8 @@ def test_gan_coverage_term_is_off_by_default_and_pulls_coverage_towards_the_imag
     targets = training._image_coverage(data.volumes, 3, 1, 2)
     assert float(targets.max() - targets.min()) > 0.1  # adhesion 0 vs 1: the term has something to learn
 
-    def coverage_rmse_after(weight: float, steps: int = 40) -> float:
-        trainer = training.Trainer(data, training.TrainConfig(steps=steps, coverage_weight=weight, **cfg))
-        for _ in range(steps):
-            trainer.step()
-        torch.manual_seed(0)
-        with torch.no_grad():
-            fake = torch.softmax(trainer.G.logits(trainer._latent(len(POINTS)), trainer.cond), dim=1)
+    def coverage_rmse_after(weight: float) -> float:
+        fake, _ = _probabilities_after_training(data, dict(cfg, coverage_weight=weight))
         return float((training.soft_binder_coverage(fake, 1, 2) - targets).pow(2).mean().sqrt())
 
     without, with_term = coverage_rmse_after(0.0), coverage_rmse_after(100.0)

@@ -84,7 +84,7 @@ class GanGenerator:
         import torch
 
         from electroforge.plugins.gan.nets import CondGenerator3D
-        from electroforge.plugins.gan.training import pick_device
+        from electroforge.plugins.gan.training import float_state_dict, pick_device
 
         self.device = str(device)
         self.allow_extrapolation = bool(allow_extrapolation)
@@ -101,7 +101,7 @@ class GanGenerator:
         self._torch_device = pick_device(self.device)
         net = CondGenerator3D(len(self.param_names), int(payload["nz"]), tuple(payload["channels"]), len(self.phases),
                               payload.get("noise_stages"))
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+        net.load_state_dict(float_state_dict(payload))
         self.net = net.to(self._torch_device).eval()
         from electroforge.plugins.gan.nets import FastInference
 

@@ -277,22 +277,25 @@ def soft_binder_coverage(p: torch.Tensor, active: int, binder: int) -> torch.Ten
     return covered / touching.clamp_min(1e-6)
 
 
+def float_state_dict(payload: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """A weights payload's (fp16) generator state as float32 tensors, ready to load."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+
+
+def _onehot(volume: np.ndarray, n_phases: int) -> torch.Tensor:
+    """Labels ``(X, Y, Z)`` -> float indicators ``(1, n_phases, X, Y, Z)``."""
+    onehot = torch.nn.functional.one_hot(torch.from_numpy(np.asarray(volume, dtype=np.int64)), n_phases)
+    return onehot.permute(3, 0, 1, 2)[None].float()
+
+
 def _image_coverage(volumes: Sequence[np.ndarray], n_phases: int, active: int, binder: int) -> torch.Tensor:
     """``(n_images,)`` binder coverage of each training image."""
-    out = []
-    for v in volumes:
-        onehot = torch.nn.functional.one_hot(torch.from_numpy(np.asarray(v, dtype=np.int64)), n_phases)
-        out.append(soft_binder_coverage(onehot.permute(3, 0, 1, 2)[None].float(), active, binder)[0])
-    return torch.stack(out)
+    return torch.stack([soft_binder_coverage(_onehot(v, n_phases), active, binder)[0] for v in volumes])
 
 
 def _image_s2(volumes: Sequence[np.ndarray], n_phases: int, r_max: int) -> torch.Tensor:
     """``(n_images, 3, n_phases, r_max + 1)`` S2 of each training image."""
-    out = []
-    for v in volumes:
-        onehot = torch.nn.functional.one_hot(torch.from_numpy(np.asarray(v, dtype=np.int64)), n_phases)
-        out.append(two_point_correlation_torch(onehot.permute(3, 0, 1, 2)[None].float(), r_max)[0])
-    return torch.stack(out)
+    return torch.stack([two_point_correlation_torch(_onehot(v, n_phases), r_max)[0] for v in volumes])
 
 
 class Trainer:
@@ -316,8 +319,7 @@ class Trainer:
 
             payload = load_weights(config.init_weights)
             try:
-                self.G.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                        for k, v in payload["state_dict"].items()})
+                self.G.load_state_dict(float_state_dict(payload))
             except RuntimeError:
                 raise ValidationError(
                     f"init_weights {config.init_weights}: its generator (nz {payload['nz']}, channels "
@@ -699,10 +701,15 @@ def weights_payload(trainer: Trainer, fp16: bool = True, calibration: dict | Non
 
 def export_weights(trainer: Trainer, path: str | Path, fp16: bool = True, calibration: dict | None = None) -> Path:
     """Write the inference file (:func:`weights_payload`) atomically; returns its path."""
+    return _save_atomic(weights_payload(trainer, fp16=fp16, calibration=calibration), path)
+
+
+def _save_atomic(payload: Mapping[str, Any], path: str | Path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, then rename: never a torn file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(weights_payload(trainer, fp16=fp16, calibration=calibration), tmp)
+    torch.save(dict(payload), tmp)
     os.replace(tmp, path)
     return path
 
@@ -719,13 +726,9 @@ def recalibrate_weights(weights: str | Path, data: TrainingSet, out: str | Path,
                       noise_stages=payload.get("noise_stages"), device="cpu", ema_decay=0.0,
                       calibration_size=size, tile=int(payload.get("train_tile", TrainConfig.tile)))
     trainer = Trainer(data, cfg)
-    trainer.G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    trainer.G.load_state_dict(float_state_dict(payload))
     payload["phase_offsets"] = calibrate_phase_offsets(trainer, size, seeds, net=trainer.G)
-    out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, out)
-    return out
+    return _save_atomic(payload, out)
 
 
 def running_mean(history: Sequence[Mapping[str, float]], key: str, window: int = 50) -> list[float]:
