@@ -381,6 +381,59 @@ def test_gan_coverage_term_is_off_by_default_and_pulls_coverage_towards_the_imag
     assert with_term < 0.7 * without, (with_term, without)
 
 
+def test_gan_erosion_curve_is_a_binary_erosion_on_labels_and_differentiable():
+    """On labels, entry r is the fraction of the phase at least r voxels deep: scipy's binary
+    erosion by the same alternating 26-/6-neighbourhoods, on the interior where it is defined."""
+    from scipy import ndimage as ndi
+
+    labels = ProceduralGenerator().generate({"porosity": 0.35}, (30, 32, 34), seed=3).labels
+    onehot = torch.nn.functional.one_hot(torch.from_numpy(labels.astype(np.int64)), 3).permute(3, 0, 1, 2)[None]
+    curve = training.erosion_curve_torch(onehot.double(), 4)[0]
+    cube, cross = ndi.generate_binary_structure(3, 3), ndi.generate_binary_structure(3, 1)
+    for ph in range(3):
+        eroded = labels == ph
+        for r in range(1, 5):
+            eroded = ndi.binary_erosion(eroded, cube if r % 2 else cross, border_value=1)
+            assert float(curve[ph, r - 1]) == pytest.approx(eroded[r:-r, r:-r, r:-r].mean(), abs=1e-12), (ph, r)
+    assert bool((curve[:, 1:] <= curve[:, :-1]).all())  # deeper is rarer
+    # a ball of radius 6: its interior survives 4 erosions, a thin slab does not survive 2
+    g = np.arange(24) - 11.5
+    ball = torch.tensor((g[:, None, None] ** 2 + g[None, :, None] ** 2 + g[None, None, :] ** 2) <= 36.0)
+    slab = torch.zeros(24, 24, 24)
+    slab[10:12] = 1
+    assert float(training.erosion_curve_torch(ball[None, None].double(), 4)[0, 0, 3]) > 0
+    assert float(training.erosion_curve_torch(slab[None, None], 2)[0, 0, 1]) == 0
+    p = torch.softmax(torch.randn(2, 3, 12, 12, 12), dim=1).requires_grad_(True)
+    training.erosion_curve_torch(p, 3).sum().backward()
+    assert p.grad is not None and torch.isfinite(p.grad).all() and bool((p.grad != 0).any())
+    with pytest.raises(ValueError, match="erosion depth 6"):
+        training.erosion_curve_torch(p, 6)
+
+
+def test_gan_erosion_term_is_off_by_default_and_pulls_the_curves_towards_the_images(tiny_data):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    cfg = dict(TINY, vf_weight=0.0, lr=2e-3, critic_iters=1, ema_decay=0.0, erosion_radius=3)
+    assert training.Trainer(data, training.TrainConfig(steps=1, **cfg)).erosion_targets is None
+    with pytest.raises(ValidationError, match="erosion_weight"):
+        training.TrainConfig(erosion_weight=-2.0)
+    with pytest.raises(ValidationError, match="erosion_radius=8 must lie in"):
+        training.TrainConfig(**dict(cfg, erosion_radius=8))
+    solid = training.TrainingSet([v.clip(1, 2) - 1 for v in data.volumes], data.params, data.param_names,
+                                 data.bounds, data.voxel_size_m, ("solid", "binder"))
+    with pytest.raises(ValidationError, match="no phase named 'pore' or 'active'"):
+        training.Trainer(solid, training.TrainConfig(steps=1, erosion_weight=1.0, **cfg))
+    trainer = training.Trainer(data, training.TrainConfig(steps=1, erosion_weight=1.0, **cfg))
+    targets = trainer.erosion_targets
+    assert targets.shape == (len(POINTS), 2, 3) and float(targets[:, :, 0].min()) > 0
+
+    def erosion_rmse_after(weight: float) -> float:
+        fake, _ = _probabilities_after_training(data, dict(cfg, erosion_weight=weight))
+        return float((training.erosion_curve_torch(fake[:, [0, 1]], 3) - targets).pow(2).mean().sqrt())
+
+    without, with_term = erosion_rmse_after(0.0), erosion_rmse_after(1e3)
+    assert with_term < 0.7 * without, (with_term, without)
+
+
 def test_gan_argmax_offsets_converge_from_far_off_fractions():
     """Logits spread over a few units and raw fractions 0.1 off the target (as a half-trained
     generator gives): the offsets bring the argmax fractions to the target."""

@@ -24,6 +24,9 @@ Objective, per step (B training images drawn at random, their parameters as the 
   affords, it pins the phase fractions that the adversarial term alone learns slowly.
   With ``s2_weight > 0``, plus that weight x the squared error of the volume's two-point
   correlation functions against its training image's (the same moment matching, one order up).
+  With ``erosion_weight > 0``, plus that weight x the squared error of the volume's erosion
+  curves (:func:`erosion_curve_torch`: the fraction of each phase deeper than ``r`` voxels inside
+  it, whose sum over ``r`` is the mean distance transform that sets the particle size).
 """
 from __future__ import annotations
 
@@ -212,6 +215,15 @@ class TrainConfig:
     probabilities and on the sharpened ones) and its training image's (0: off; needs phases named
     ``active`` and ``binder``). Coverage is what the binder-adhesion parameter changes, and an
     uncovered particle surface shows up as excess active-pore area (docs/generators.md)."""
+    erosion_weight: float = 0.0
+    """Weight of an erosion-curve (granulometry) term in the generator loss: the mean squared
+    difference between each generated volume's :func:`erosion_curve_torch` of the pore and
+    active phases (``r = 1..erosion_radius``, on the probabilities and on the sharpened ones) and
+    its training image's (0: off). Two-point statistics and 2D slice critics leave the 3D
+    thickness of particles and pore throats loosely constrained (the EDT particle diameter came
+    out 22 % small with S2 matched); the erosion curve is that thickness distribution."""
+    erosion_radius: int = 4
+    """Largest erosion depth (voxels) of the erosion-curve term; about the particle radius."""
     init_weights: str | None = None
     """Start the generator from this weights file (same networks' layout; e.g. fine-tune shipped
     weights on new images); the critics start fresh. Ignored when resuming a checkpoint."""
@@ -222,10 +234,13 @@ class TrainConfig:
                 raise ValidationError(f"training option {name}={getattr(self, name)!r} must be >= 1")
         if not 0.0 <= float(self.ema_decay) < 1.0:
             raise ValidationError(f"training option ema_decay={self.ema_decay!r} must lie in [0, 1)")
-        for name in ("s2_weight", "coverage_weight"):
+        for name in ("s2_weight", "coverage_weight", "erosion_weight"):
             v = float(getattr(self, name))
             if not (math.isfinite(v) and v >= 0):
                 raise ValidationError(f"training option {name}={getattr(self, name)!r} must be a finite number >= 0")
+        if not 1 <= int(self.erosion_radius) < int(self.tile) // 2:
+            raise ValidationError(f"training option erosion_radius={self.erosion_radius!r} must lie in "
+                                  f"[1, {int(self.tile) // 2 - 1}] for a {self.tile}-voxel tile")
         if int(self.lr_half_life_steps) < 0:
             raise ValidationError(f"training option lr_half_life_steps={self.lr_half_life_steps!r} must be >= 0")
         stages = len(self.channels)
@@ -261,6 +276,43 @@ def two_point_correlation_torch(p: torch.Tensor, r_max: int) -> torch.Tensor:
     return torch.stack(axes, dim=1)
 
 
+#: Phases whose erosion curves the erosion term matches (by name; those present are used).
+EROSION_PHASES = ("pore", "active")
+
+
+def erode_once(p: torch.Tensor, cube: bool) -> torch.Tensor:
+    """One erosion step of ``(B, C, X, Y, Z)`` indicators or probabilities, without padding (each
+    edge shrinks by 2): the minimum over the 3x3x3 cube (26 neighbours) or over the 6 face
+    neighbours and the voxel itself. On 0/1 labels it is a binary erosion; on probabilities a
+    soft one (differentiable through the minimum)."""
+    if cube:
+        return -torch.nn.functional.max_pool3d(-p.flatten(0, 1).unsqueeze(1), 3, stride=1).squeeze(1).unflatten(0, p.shape[:2])
+    c = p[:, :, 1:-1, 1:-1, 1:-1]
+    out = c
+    for ax in range(3):
+        for lo in (0, 2):
+            idx = [slice(1, -1)] * 3
+            idx[ax] = slice(lo, p.shape[2 + ax] - 2 + lo)
+            out = torch.minimum(out, p[(slice(None), slice(None), *idx)])
+    return out
+
+
+def erosion_curve_torch(p: torch.Tensor, r_max: int) -> torch.Tensor:
+    """``(B, C, X, Y, Z)`` indicators or probabilities -> ``(B, C, r_max)``: for ``r = 1..r_max``
+    the mean of ``p`` eroded ``r`` times (alternately by the 26- and the 6-neighbourhood, a
+    close polyhedral approximation of a ball of radius ``r``), over the interior where that
+    erosion is defined. On labels, entry ``r`` is the volume fraction of the phase lying at
+    least ``r`` voxels deep inside it, so ``sum_r curve / fraction`` approximates the phase's
+    mean distance transform (its particle or pore-throat size); differentiable."""
+    if min(p.shape[2:]) <= 2 * r_max:
+        raise ValueError(f"erosion depth {r_max} needs a volume longer than {2 * r_max} voxels per edge")
+    out, e = [], p
+    for r in range(1, r_max + 1):
+        e = erode_once(e, cube=bool(r % 2))
+        out.append(e.mean(dim=(2, 3, 4)))
+    return torch.stack(out, dim=-1)
+
+
 def soft_binder_coverage(p: torch.Tensor, active: int, binder: int) -> torch.Tensor:
     """``(B, C, X, Y, Z)`` phase indicators or probabilities -> ``(B,)`` binder coverage of the
     active phase: expected active-binder faces / expected faces between active and anything else,
@@ -291,6 +343,11 @@ def _onehot(volume: np.ndarray, n_phases: int) -> torch.Tensor:
 def _image_coverage(volumes: Sequence[np.ndarray], n_phases: int, active: int, binder: int) -> torch.Tensor:
     """``(n_images,)`` binder coverage of each training image."""
     return torch.stack([soft_binder_coverage(_onehot(v, n_phases), active, binder)[0] for v in volumes])
+
+
+def _image_erosion(volumes: Sequence[np.ndarray], n_phases: int, phases: Sequence[int], r_max: int) -> torch.Tensor:
+    """``(n_images, len(phases), r_max)`` erosion curves of each training image."""
+    return torch.stack([erosion_curve_torch(_onehot(v, n_phases)[:, list(phases)], r_max)[0] for v in volumes])
 
 
 def _image_s2(volumes: Sequence[np.ndarray], n_phases: int, r_max: int) -> torch.Tensor:
@@ -352,6 +409,13 @@ class Trainer:
                                       f"no phase named {' or '.join(map(repr, missing))} (phases: {', '.join(data.phases)})")
             self.coverage_phases = (data.phases.index("active"), data.phases.index("binder"))
             self.coverage_targets = _image_coverage(data.volumes, n_ph, *self.coverage_phases)
+        self.erosion_phases = [data.phases.index(ph) for ph in EROSION_PHASES if ph in data.phases]
+        self.erosion_targets = None
+        if config.erosion_weight > 0:
+            if not self.erosion_phases:
+                raise ValidationError(f"training option erosion_weight={config.erosion_weight!r}: the images have no "
+                                      f"phase named {' or '.join(map(repr, EROSION_PHASES))} (phases: {', '.join(data.phases)})")
+            self.erosion_targets = _image_erosion(data.volumes, n_ph, self.erosion_phases, config.erosion_radius)
         self.step_count = 0
         self.history: list[dict[str, float]] = []
         self.fidelity: list[dict[str, float]] = []
@@ -463,6 +527,13 @@ class Trainer:
             cov_err = 0.5 * (((soft_binder_coverage(fake, *self.coverage_phases) - tc) ** 2).mean()
                              + ((soft_binder_coverage(sharp, *self.coverage_phases) - tc) ** 2).mean())
             loss_g = loss_g + cfg.coverage_weight * cov_err
+        ero_err = None
+        if self.erosion_targets is not None:
+            te = self.erosion_targets[idx].to(self.device)
+            ph, r = self.erosion_phases, cfg.erosion_radius
+            ero_err = 0.5 * (((erosion_curve_torch(fake[:, ph], r) - te) ** 2).mean()
+                             + ((erosion_curve_torch(sharp[:, ph], r) - te) ** 2).mean())
+            loss_g = loss_g + cfg.erosion_weight * ero_err
         loss_g.backward()
         self.optG.step()
         if self.G_ema is not None:
@@ -480,6 +551,8 @@ class Trainer:
             rec["s2_rmse"] = float(math.sqrt(float(s2_err.detach())))
         if cov_err is not None:
             rec["coverage_rmse"] = float(math.sqrt(float(cov_err.detach())))
+        if ero_err is not None:
+            rec["erosion_rmse"] = float(math.sqrt(float(ero_err.detach())))
         self.history.append(rec)
         return rec
 
