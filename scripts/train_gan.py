@@ -5,7 +5,8 @@
    per point and seed, plus ``labels.csv``, into ``--data`` (default ``runs/gan_data``).
 2. Trains the conditional generator on them (``electroforge.plugins.gan.training.train``), with
    a full checkpoint every ``--checkpoint-every`` steps in ``--checkpoint`` (default: the committed
-   ``plugins/gan/checkpoints/default.ckpt``), so a killed or finished run continues with
+   ``plugins/gan/checkpoints/erosion.ckpt``, the run the shipped weights come from: its monitor's
+   best weights, step 2,750), so a killed or finished run continues with
    ``--resume`` (the checkpoint's own design; ``--steps`` is the new total); ``--minutes`` stops
    cleanly after a wall-time budget.
 3. Every ``--monitor-every`` steps scores the generator on a small fixed set of held-out points
@@ -40,7 +41,7 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "plugins" / "gan" / "weights" / "default.pt"
-DEFAULT_CHECKPOINT = REPO / "plugins" / "gan" / "checkpoints" / "default.ckpt"
+DEFAULT_CHECKPOINT = REPO / "plugins" / "gan" / "checkpoints" / "erosion.ckpt"
 
 
 def design_points() -> list[dict[str, float]]:

@@ -20,7 +20,20 @@ def gan():
 def test_gan_shipped_weights_are_small_and_cover_the_contract_envelope(gan):
     assert SHIPPED_WEIGHTS.stat().st_size < 5e6
     assert gan.parameters == {"am_mass_fraction": (0.85, 0.97), "porosity": (0.25, 0.50), "binder_adhesion": (0.0, 1.0)}
-    assert gan.voxel_size_m == pytest.approx(4e-7) and gan.tile == 16
+    assert gan.voxel_size_m == pytest.approx(4e-7) and gan.tile == 8
+
+
+def test_gan_shipped_weights_are_selected_by_name_and_an_unknown_name_is_a_clear_error():
+    from electroforge.plugins.gan.generator import resolve_weights, shipped_weights
+
+    assert {"default", "first-design"} <= set(shipped_weights())
+    first = GanGenerator(weights="first-design", device="cpu")
+    assert first.tile == 16 and first.weights.name == "first-design.pt"  # the 4-stage first design, kept
+    assert resolve_weights(None) == SHIPPED_WEIGHTS == resolve_weights("default")
+    with pytest.raises(InputFileError, match=r"no shipped weights named 'best'.*shipped: default, first-design"):
+        GanGenerator(weights="best")
+    with pytest.raises(InputFileError, match="no such GAN weights file"):
+        GanGenerator(weights="missing/best.pt")
 
 
 def test_gan_reports_its_training_images_particle_radius(gan):

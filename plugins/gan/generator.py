@@ -3,7 +3,8 @@
 Contract: ``GanGenerator(weights=None, device="auto", voxel_size_m=None, allow_extrapolation=False)``
 loads a weights file written by :func:`electroforge.plugins.gan.training.export_weights` (default:
 the shipped ``weights/default.pt``, trained on ``procedural`` output at the corners, face centres
-and centre of the parameter cube by ``scripts/train_gan.py``). ``parameters`` is the envelope the
+and centre of the parameter cube by ``scripts/train_gan.py``; ``weights="first-design"`` selects
+the other shipped file, see :func:`resolve_weights`). ``parameters`` is the envelope the
 weights were trained on. ``generate(params, shape, seed)`` returns a
 :class:`~electroforge.model.Microstructure` (labels = argmax of the three softmax channels;
 0 pore, 1 active, 2 binder; x through the thickness), deterministic for a seed on one device.
@@ -29,8 +30,28 @@ import numpy as np
 from electroforge.errors import InputFileError, ValidationError
 from electroforge.model import Microstructure
 
-SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default.pt"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+SHIPPED_WEIGHTS = WEIGHTS_DIR / "default.pt"
 _CACHE: dict[tuple[str, float], dict[str, Any]] = {}
+
+
+def shipped_weights() -> list[str]:
+    """Names of the weights files shipped with the plugin (``weights=NAME`` selects one)."""
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
+
+
+def resolve_weights(weights: str | Path | None) -> Path:
+    """The weights file for the ``weights`` option: None is the shipped ``default``; a bare name
+    without a suffix or a folder (``"first-design"``) is a shipped file; anything else a path."""
+    if weights is None:
+        return SHIPPED_WEIGHTS
+    path = Path(weights)
+    if path.suffix == "" and len(path.parts) == 1:
+        if not (WEIGHTS_DIR / f"{path.name}.pt").is_file():
+            raise InputFileError(f"generator 'gan': no shipped weights named {str(weights)!r} "
+                                 f"(shipped: {', '.join(shipped_weights())}; or give a path to a .pt file)")
+        return WEIGHTS_DIR / f"{path.name}.pt"
+    return path
 
 
 def load_weights(path: str | Path) -> dict[str, Any]:
@@ -67,7 +88,7 @@ class GanGenerator:
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto", voxel_size_m: float | None = None,
                  allow_extrapolation: bool = False):
-        self.weights = Path(weights) if weights is not None else SHIPPED_WEIGHTS
+        self.weights = resolve_weights(weights)
         self._setup(load_weights(self.weights), device, voxel_size_m, allow_extrapolation)
 
     @classmethod
