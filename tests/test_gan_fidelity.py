@@ -57,7 +57,7 @@ def test_compare_is_zero_against_itself_and_the_score_scales_with_target():
     ms = Microstructure(labels=lab, voxel_size_m=4e-7)
     a = fd.mean_measures([fd.measure(ms)])
     err = fd.compare(a, a)
-    assert set(err) == {"vf_abs", "s2_abs", "chord_active_rel", "chord_pore_rel", "particle_d_rel"}
+    assert set(err) == {"vf_abs", "s2_abs", "chord_active_rel", "chord_pore_rel", "particle_d_rel", "euler_active_abs"}
     assert all(v == 0.0 for v in err.values()) and fd.score(err) == 0.0
     assert fd.score({"vf_abs": 0.02, "s2_abs": 0.0}) == pytest.approx(1.0)  # (2 + 0) / 2
     assert fd.score({"tortuosity_rel": math.inf}) == 100.0  # capped, so one blocked point cannot hide the rest
@@ -67,3 +67,23 @@ def test_mean_measures_skips_blocked_tortuosity_and_counts_it():
     rows = [{"tortuosity": 2.0, "vf": np.array([1.0, 0, 0])}, {"tortuosity": math.inf, "vf": np.array([0.0, 1, 0])}]
     m = fd.mean_measures(rows)
     assert m["tortuosity"] == 2.0 and m["blocked"] == 1 and np.allclose(m["vf"], [0.5, 0.5, 0]) and m["n"] == 2
+
+
+def test_euler_characteristic_counts_particles_minus_loops_and_is_reported_not_scored():
+    """One ball: +1; a ring (a solid torus): 0; two separate balls: +2 (per 1,000 voxels of the box)."""
+    g = np.arange(40) - 19.5
+    x, y, z = np.meshgrid(g, g, g, indexing="ij")
+    ball = (x ** 2 + y ** 2 + z ** 2 <= 8.0 ** 2)
+    ring = ((np.sqrt(x ** 2 + y ** 2) - 12.0) ** 2 + z ** 2 <= 4.0 ** 2)
+    two = ((x - 10) ** 2 + y ** 2 + z ** 2 <= 6.0 ** 2) | ((x + 10) ** 2 + y ** 2 + z ** 2 <= 6.0 ** 2)
+    per = 1000.0 / 40 ** 3
+    for mask, chi in ((ball, 1), (ring, 0), (two, 2)):
+        labels = np.where(mask, fd.ACTIVE, fd.PORE).astype(np.uint8)
+        assert fd.morphology(labels, r_max=4)["euler_active"] == pytest.approx(chi * per)
+    a = fd.mean_measures([fd.morphology(np.where(ball, fd.ACTIVE, fd.PORE).astype(np.uint8), r_max=4)])
+    b = fd.mean_measures([fd.morphology(np.where(ring, fd.ACTIVE, fd.PORE).astype(np.uint8), r_max=4)])
+    err = fd.compare(a, b)
+    assert err["euler_active_abs"] == pytest.approx(per)
+    without = {k: v for k, v in err.items() if k != "euler_active_abs"}
+    assert "euler_active_abs" in fd.REPORTED and "euler_active_abs" not in fd.TARGETS
+    assert fd.score(err) == fd.score(without)
