@@ -515,25 +515,21 @@ class Trainer:
         vf_err = 0.5 * (((fake.mean(dim=(2, 3, 4)) - target) ** 2).sum(1).mean()
                         + ((sharp.mean(dim=(2, 3, 4)) - target) ** 2).sum(1).mean())
         loss_g = adv + cfg.vf_weight * vf_err
-        s2_err = None
-        if self.s2_targets is not None:
-            t2 = self.s2_targets[idx].to(self.device)
-            s2_err = 0.5 * (((two_point_correlation_torch(fake, self.s2_r_max) - t2) ** 2).mean()
-                            + ((two_point_correlation_torch(sharp, self.s2_r_max) - t2) ** 2).mean())
-            loss_g = loss_g + cfg.s2_weight * s2_err
-        cov_err = None
-        if self.coverage_targets is not None:
-            tc = self.coverage_targets[idx].to(self.device)
-            cov_err = 0.5 * (((soft_binder_coverage(fake, *self.coverage_phases) - tc) ** 2).mean()
-                             + ((soft_binder_coverage(sharp, *self.coverage_phases) - tc) ** 2).mean())
-            loss_g = loss_g + cfg.coverage_weight * cov_err
-        ero_err = None
-        if self.erosion_targets is not None:
-            te = self.erosion_targets[idx].to(self.device)
-            ph, r = self.erosion_phases, cfg.erosion_radius
-            ero_err = 0.5 * (((erosion_curve_torch(fake[:, ph], r) - te) ** 2).mean()
-                             + ((erosion_curve_torch(sharp[:, ph], r) - te) ** 2).mean())
-            loss_g = loss_g + cfg.erosion_weight * ero_err
+        def matched(statistic, targets):
+            """Squared error of a statistic against its training images', averaged over the plain
+            and the sharpened probabilities (None when the term is off)."""
+            if targets is None:
+                return None
+            t = targets[idx].to(self.device)
+            return 0.5 * (((statistic(fake) - t) ** 2).mean() + ((statistic(sharp) - t) ** 2).mean())
+
+        ph, r = self.erosion_phases, cfg.erosion_radius
+        s2_err = matched(lambda q: two_point_correlation_torch(q, self.s2_r_max), self.s2_targets)
+        cov_err = matched(lambda q: soft_binder_coverage(q, *self.coverage_phases), self.coverage_targets)
+        ero_err = matched(lambda q: erosion_curve_torch(q[:, ph], r), self.erosion_targets)
+        for err, weight in ((s2_err, cfg.s2_weight), (cov_err, cfg.coverage_weight), (ero_err, cfg.erosion_weight)):
+            if err is not None:
+                loss_g = loss_g + weight * err
         loss_g.backward()
         self.optG.step()
         if self.G_ema is not None:
