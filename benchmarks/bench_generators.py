@@ -1,8 +1,9 @@
 """Time to generate 64³ and 128³ with each built-in generator on this machine.
 
 Prints the median of ``--reps`` runs per size (after one warm-up), the ratio gan / procedural
-(the baseline, measured in the same run), the GAN through its plain forward (the baseline of its
-sub-pixel inference path) and the budget in docs/benchmarks.md (128³ < 2 s).
+(the baseline, measured in the same run), the GAN through its plain forward and ``argmax`` (the
+baseline of its inference path: sub-pixel stages, channels-last, relative-logit labels) and the
+budget in docs/benchmarks.md (128³ < 2 s).
 
 Usage: python benchmarks/bench_generators.py [--reps 3] [--threads 1] [--weights PATH] [--device auto]
 
@@ -17,11 +18,23 @@ import os
 import statistics
 import time
 
-import types
-
 import torch
 
 PARAMS = {"am_mass_fraction": 0.91, "porosity": 0.375, "binder_adhesion": 0.5}
+
+
+class PlainForward:
+    """The GAN's labels through ``net.logits`` and ``argmax``: the baseline of its inference path."""
+
+    def __init__(self, net):
+        self.net = net
+
+    @torch.no_grad()
+    def labels(self, z, c, offsets=None):
+        logits = self.net.logits(z, c)
+        if offsets is not None:
+            logits = logits + offsets[:, :, None, None, None]
+        return logits.argmax(dim=1).to(torch.uint8)
 
 
 def median_time(gen, n: int, reps: int) -> float:
@@ -48,7 +61,7 @@ def main() -> None:
     gan = GanGenerator(weights=args.weights, device=args.device)
     # the baseline of the GAN's sub-pixel inference path: the same network through its plain forward
     plain = copy.copy(gan)
-    plain._fast = types.SimpleNamespace(logits=gan.net.logits)
+    plain._fast = PlainForward(gan.net)
     gens = {"procedural": ProceduralGenerator(), "gan": gan, "plain": plain}
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average (1/5/15 min) {load}; torch threads {args.threads}; median of {args.reps}; "

@@ -62,11 +62,13 @@ def test_gan_deterministic_for_a_seed(gan):
     assert np.array_equal(a.labels, b.labels) and not np.array_equal(a.labels, c.labels)
 
 
+@pytest.mark.parametrize("channels_last", [True, False])
 @pytest.mark.parametrize("design", [{"nz": 16, "channels": (64, 32, 16)},
                                     {"nz": 8, "channels": (48, 32, 16, 8), "noise_stages": 2}])
-def test_gan_fast_inference_equals_the_plain_forward(design):
+def test_gan_fast_inference_equals_the_plain_forward(design, channels_last):
     """The sub-pixel form of upsample+conv with batch norm folded in is a reparametrisation: the same
-    logits (to float rounding) and the same noise draws, at any shape, with and without stage noise."""
+    logits (to float rounding) and the same noise draws, at any shape, with and without stage noise,
+    in either memory layout; its labels are the argmax of the plain logits plus the offsets."""
     from electroforge.plugins.gan.nets import CondGenerator3D, FastInference
 
     torch.manual_seed(0)
@@ -80,7 +82,7 @@ def test_gan_fast_inference_equals_the_plain_forward(design):
     with pytest.raises(ValueError, match="eval mode"):
         FastInference(net)
     net.eval()
-    fast = FastInference(net)
+    fast = FastInference(net, channels_last=channels_last)
     z, c = torch.randn(1, net.nz, 3, 1, 5), torch.rand(1, 3)
     torch.manual_seed(7)
     with torch.no_grad():
@@ -91,6 +93,15 @@ def test_gan_fast_inference_equals_the_plain_forward(design):
     assert quick.shape == plain.shape
     assert torch.allclose(quick, plain, atol=1e-5, rtol=1e-5)
     assert torch.rand(1) == after_plain  # the same number of random draws
+    offsets = -plain.mean(dim=(2, 3, 4))  # every phase present
+    torch.manual_seed(7)
+    labels = fast.labels(z, c, offsets)
+    assert labels.dtype == torch.uint8 and labels.shape == plain.shape[:1] + plain.shape[2:]
+    shifted = plain + offsets[:, :, None, None, None]
+    top2 = shifted.topk(2, dim=1).values
+    decided = (top2[:, 0] - top2[:, 1]) > 1e-4  # away from float-rounding ties
+    assert torch.equal(labels[decided], shifted.argmax(dim=1).to(torch.uint8)[decided])
+    assert bool(decided.float().mean() > 0.9) and len(torch.unique(labels)) == 3
 
 
 def _mean_fraction(gan, params, phase, seeds=(0, 1)):

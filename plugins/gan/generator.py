@@ -175,12 +175,12 @@ class GanGenerator:
             torch.manual_seed(int(seed) & 0x7FFFFFFFFFFFFFFF)
             z = torch.randn(1, self.net.nz, *lat, device=dev)
             c = torch.tensor([scaled], dtype=torch.float32, device=dev)
-            logits = self._fast.logits(z, c)[0]
+            offsets = None
             if self._offset_w is not None:  # argmax calibration fitted on the training images
                 from electroforge.plugins.gan.nets import quadratic_features
 
-                logits = logits + (self._offset_w @ quadratic_features(c[0]))[:, None, None, None]
-            labels = logits.argmax(dim=0).to(torch.uint8).cpu().numpy()
+                offsets = (self._offset_w @ quadratic_features(c[0]))[None]
+            labels = self._fast.labels(z, c, offsets)[0].cpu().numpy()
         labels = np.ascontiguousarray(labels[: dims[0], : dims[1], : dims[2]])
         return Microstructure(
             labels=labels,
