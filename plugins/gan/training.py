@@ -224,6 +224,14 @@ class TrainConfig:
     out 22 % small with S2 matched); the erosion curve is that thickness distribution."""
     erosion_radius: int = 4
     """Largest erosion depth (voxels) of the erosion-curve term; about the particle radius."""
+    euler_weight: float = 0.0
+    """Weight of a topology term in the generator loss: the squared difference between each
+    generated volume's Euler-characteristic density (:func:`euler_density_torch`, per 1,000
+    voxels, of the phases in :data:`TOPOLOGY_PHASES`) and its training image's (0: off). Computed
+    on the argmax labels with a straight-through gradient: the statistic is multilinear in the
+    voxel indicators, so its gradient at a voxel is exactly the change that flipping that voxel
+    makes. Two-point, erosion and slice statistics do not see loops: the first designs' solid had
+    ~50 % more of them than the reference's (a branched network instead of separate particles)."""
     init_weights: str | None = None
     """Start the generator from this weights file (same networks' layout; e.g. fine-tune shipped
     weights on new images); the critics start fresh. Ignored when resuming a checkpoint."""
@@ -234,7 +242,7 @@ class TrainConfig:
                 raise ValidationError(f"training option {name}={getattr(self, name)!r} must be >= 1")
         if not 0.0 <= float(self.ema_decay) < 1.0:
             raise ValidationError(f"training option ema_decay={self.ema_decay!r} must lie in [0, 1)")
-        for name in ("s2_weight", "coverage_weight", "erosion_weight"):
+        for name in ("s2_weight", "coverage_weight", "erosion_weight", "euler_weight"):
             v = float(getattr(self, name))
             if not (math.isfinite(v) and v >= 0):
                 raise ValidationError(f"training option {name}={getattr(self, name)!r} must be a finite number >= 0")
@@ -313,6 +321,48 @@ def erosion_curve_torch(p: torch.Tensor, r_max: int) -> torch.Tensor:
     return torch.stack(out, dim=-1)
 
 
+#: Phases whose Euler-characteristic density the topology term matches (by name; those present).
+TOPOLOGY_PHASES = ("pore", "active")
+
+
+def euler_density_torch(p: torch.Tensor) -> torch.Tensor:
+    """``(B, C, X, Y, Z)`` indicators -> ``(B, C)`` Euler characteristic per 1,000 voxels of each
+    phase, 6-connected (components - tunnels + cavities).
+
+    Counts the cells of the set's dual cubical complex: voxels - face-adjacent pairs + 2x2 squares
+    - 2x2x2 cubes, each as a *density* over the positions where it fits in the box (the
+    stationary estimator: unbiased for a sub-volume of a homogeneous structure, so a training tile
+    and a whole image are comparable). :func:`euler_characteristic_torch` gives the box's exact
+    count. Multilinear in the indicators, so with a straight-through estimator its gradient at a
+    voxel is the change that flipping it makes."""
+    return 1000.0 * sum(sign * t.mean(dim=(2, 3, 4)) for sign, t in _dual_cells(p))
+
+
+def euler_characteristic_torch(p: torch.Tensor) -> torch.Tensor:
+    """``(B, C, X, Y, Z)`` indicators -> ``(B, C)``: the Euler characteristic of each phase inside
+    the box, 6-connected (equals ``skimage.measure.euler_number(mask, connectivity=1)``)."""
+    return sum(sign * t.sum(dim=(2, 3, 4)) for sign, t in _dual_cells(p))
+
+
+def _dual_cells(p: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
+    """Signed products of the indicators over each cell kind of the dual complex: voxels (+),
+    pairs along each axis (-), squares in each plane (+), cubes (-)."""
+    def pair(q: torch.Tensor, ax: int) -> torch.Tensor:
+        n = q.shape[2 + ax]
+        return q.narrow(2 + ax, 0, n - 1) * q.narrow(2 + ax, 1, n - 1)
+
+    pairs = [pair(p, ax) for ax in range(3)]
+    squares = [pair(pairs[a], b) for a, b in ((0, 1), (0, 2), (1, 2))]
+    cube = pair(squares[0], 2)
+    return [(1, p)] + [(-1, t) for t in pairs] + [(1, t) for t in squares] + [(-1, cube)]
+
+
+def straight_through_labels(logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+    """One-hot argmax labels of ``logits`` in the forward pass, ``soft``'s gradient backward."""
+    hard = torch.nn.functional.one_hot(logits.argmax(dim=1), logits.shape[1]).movedim(-1, 1).to(soft.dtype)
+    return hard + soft - soft.detach()
+
+
 def soft_binder_coverage(p: torch.Tensor, active: int, binder: int) -> torch.Tensor:
     """``(B, C, X, Y, Z)`` phase indicators or probabilities -> ``(B,)`` binder coverage of the
     active phase: expected active-binder faces / expected faces between active and anything else,
@@ -348,6 +398,11 @@ def _image_coverage(volumes: Sequence[np.ndarray], n_phases: int, active: int, b
 def _image_erosion(volumes: Sequence[np.ndarray], n_phases: int, phases: Sequence[int], r_max: int) -> torch.Tensor:
     """``(n_images, len(phases), r_max)`` erosion curves of each training image."""
     return torch.stack([erosion_curve_torch(_onehot(v, n_phases)[:, list(phases)], r_max)[0] for v in volumes])
+
+
+def _image_euler(volumes: Sequence[np.ndarray], n_phases: int, phases: Sequence[int]) -> torch.Tensor:
+    """``(n_images, len(phases))`` Euler-characteristic density of each training image."""
+    return torch.stack([euler_density_torch(_onehot(v, n_phases)[:, list(phases)])[0] for v in volumes])
 
 
 def _image_s2(volumes: Sequence[np.ndarray], n_phases: int, r_max: int) -> torch.Tensor:
@@ -416,6 +471,13 @@ class Trainer:
                 raise ValidationError(f"training option erosion_weight={config.erosion_weight!r}: the images have no "
                                       f"phase named {' or '.join(map(repr, EROSION_PHASES))} (phases: {', '.join(data.phases)})")
             self.erosion_targets = _image_erosion(data.volumes, n_ph, self.erosion_phases, config.erosion_radius)
+        self.topology_phases = [data.phases.index(ph) for ph in TOPOLOGY_PHASES if ph in data.phases]
+        self.euler_targets = None
+        if config.euler_weight > 0:
+            if not self.topology_phases:
+                raise ValidationError(f"training option euler_weight={config.euler_weight!r}: the images have no "
+                                      f"phase named {' or '.join(map(repr, TOPOLOGY_PHASES))} (phases: {', '.join(data.phases)})")
+            self.euler_targets = _image_euler(data.volumes, n_ph, self.topology_phases)
         self.step_count = 0
         self.history: list[dict[str, float]] = []
         self.fidelity: list[dict[str, float]] = []
@@ -527,7 +589,12 @@ class Trainer:
         s2_err = matched(lambda q: two_point_correlation_torch(q, self.s2_r_max), self.s2_targets)
         cov_err = matched(lambda q: soft_binder_coverage(q, *self.coverage_phases), self.coverage_targets)
         ero_err = matched(lambda q: erosion_curve_torch(q[:, ph], r), self.erosion_targets)
-        for err, weight in ((s2_err, cfg.s2_weight), (cov_err, cfg.coverage_weight), (ero_err, cfg.erosion_weight)):
+        eul_err = None
+        if self.euler_targets is not None:
+            labels = straight_through_labels(logits, sharp)[:, self.topology_phases]
+            eul_err = ((euler_density_torch(labels) - self.euler_targets[idx].to(self.device)) ** 2).mean()
+        for err, weight in ((s2_err, cfg.s2_weight), (cov_err, cfg.coverage_weight), (ero_err, cfg.erosion_weight),
+                            (eul_err, cfg.euler_weight)):
             if err is not None:
                 loss_g = loss_g + weight * err
         loss_g.backward()
@@ -549,6 +616,8 @@ class Trainer:
             rec["coverage_rmse"] = float(math.sqrt(float(cov_err.detach())))
         if ero_err is not None:
             rec["erosion_rmse"] = float(math.sqrt(float(ero_err.detach())))
+        if eul_err is not None:
+            rec["euler_rmse"] = float(math.sqrt(float(eul_err.detach())))
         self.history.append(rec)
         return rec
 
