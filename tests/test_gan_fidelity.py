@@ -57,7 +57,8 @@ def test_compare_is_zero_against_itself_and_the_score_scales_with_target():
     ms = Microstructure(labels=lab, voxel_size_m=4e-7)
     a = fd.mean_measures([fd.measure(ms)])
     err = fd.compare(a, a)
-    assert set(err) == {"vf_abs", "s2_abs", "chord_active_rel", "chord_pore_rel", "particle_d_rel", "euler_active_abs"}
+    assert set(err) == {"vf_abs", "s2_abs", "chord_active_rel", "chord_pore_rel", "particle_d_rel", "euler_active_abs",
+                        "euler_pore_abs"}
     assert all(v == 0.0 for v in err.values()) and fd.score(err) == 0.0
     assert fd.score({"vf_abs": 0.02, "s2_abs": 0.0}) == pytest.approx(1.0)  # (2 + 0) / 2
     assert fd.score({"tortuosity_rel": math.inf}) == 100.0  # capped, so one blocked point cannot hide the rest
@@ -84,6 +85,8 @@ def test_euler_characteristic_counts_particles_minus_loops_and_is_reported_not_s
     b = fd.mean_measures([fd.morphology(np.where(ring, fd.ACTIVE, fd.PORE).astype(np.uint8), r_max=4)])
     err = fd.compare(a, b)
     assert err["euler_active_abs"] == pytest.approx(per)
-    without = {k: v for k, v in err.items() if k != "euler_active_abs"}
-    assert "euler_active_abs" in fd.REPORTED and "euler_active_abs" not in fd.TARGETS
+    # the pores around one ball: one component with one cavity (2); around a ring: one tunnel more (1)
+    assert err["euler_pore_abs"] == pytest.approx(per)
+    without = {k: v for k, v in err.items() if not k.startswith("euler_")}
+    assert set(fd.REPORTED) == {"euler_active_abs", "euler_pore_abs"} and not set(fd.REPORTED) & set(fd.TARGETS)
     assert fd.score(err) == fd.score(without)
