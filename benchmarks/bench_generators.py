@@ -66,7 +66,7 @@ def main() -> None:
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average (1/5/15 min) {load}; torch threads {args.threads}; median of {args.reps}; "
           f"gan {gan.weights.name} on {gan._torch_device}, channels {gan.net.channels}")
-    print("| size | procedural (s) | gan (s) | gan / procedural | gan, plain forward (s) | plain / sub-pixel | budget 128³ |")
+    print("| size | procedural (s) | gan (s) | gan / procedural | gan, plain forward (s) | plain / fast | budget 128³ |")
     print("|---|---|---|---|---|---|---|")
     for n in (64, 128):
         t = {k: median_time(g, n, args.reps) for k, g in gens.items()}

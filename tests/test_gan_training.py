@@ -515,6 +515,23 @@ def test_gan_euler_term_is_off_by_default_validated_and_recorded(tiny_data):
     assert any(changed)  # the same seed and data: only the term differs
 
 
+def test_gan_euler_term_on_a_larger_volume_is_validated_and_drawn_at_that_size(tiny_data, monkeypatch):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    cfg = dict(TINY, critic_iters=1, ema_decay=0.0, euler_weight=1.0)
+    with pytest.raises(ValidationError, match="euler_tile"):
+        training.TrainConfig(euler_tile=TINY["tile"] // 2, **{k: v for k, v in cfg.items()})
+    with pytest.raises(ValidationError, match="euler_tile"):
+        training.TrainConfig(euler_tile=TINY["tile"] + 1, **cfg)
+    big = 2 * TINY["tile"]
+    trainer = training.Trainer(data, training.TrainConfig(steps=1, euler_tile=big, **cfg))
+    seen = []
+    real = training.euler_density_torch
+    monkeypatch.setattr(training, "euler_density_torch", lambda p: seen.append(p.shape) or real(p))
+    rec = trainer.step()
+    assert seen == [(1, 2, big, big, big)]  # one extra volume of the requested edge, pore and active
+    assert rec["euler_rmse"] > 0
+
+
 def test_gan_argmax_offsets_converge_from_far_off_fractions():
     """Logits spread over a few units and raw fractions 0.1 off the target (as a half-trained
     generator gives): the offsets bring the argmax fractions to the target."""
