@@ -102,7 +102,7 @@ def write_history(trainer, path: Path, noise_floor: dict | None) -> None:
     """JSON history: per-step losses (every step) and the monitor's records, for plotting."""
     import json
 
-    keep = ("step", "loss_d", "loss_g", "wasserstein", "vf_rmse", "s2_rmse", "coverage_rmse", "erosion_rmse", "euler_rmse", "lr")
+    keep = ("step", "loss_d", "loss_g", "wasserstein", "vf_rmse", "s2_rmse", "coverage_rmse", "erosion_rmse", "euler_rmse", "wasserstein3d", "lr")
     doc = {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in trainer.state()["config"].items()},
         "losses": [{k: h[k] for k in keep if k in h} for h in trainer.history],

@@ -557,3 +557,37 @@ def test_gan_recalibration_replaces_only_the_offsets(tiny_data, tmp_path):
     errs = [abs(gen.generate(dict(zip(data.param_names, p)), (48, 48, 48), seed=i).volume_fractions()["pore"]
                 - data.fractions()[i, 0]) for i, p in enumerate(data.params)]
     assert float(np.mean(errs)) < 0.1
+
+
+def test_gan_3d_critic_is_off_by_default_and_its_real_tiles_are_image_crops(tiny_data):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    plain = training.Trainer(data, training.TrainConfig(steps=1, **TINY))
+    assert plain.D3 is None and "wasserstein3d" not in plain.step()
+    with pytest.raises(ValidationError, match="critic3d_weight"):
+        training.TrainConfig(critic3d_weight=-1.0, **TINY)
+    trainer = training.Trainer(data, training.TrainConfig(steps=1, critic3d_weight=1.0, **TINY))
+    t = TINY["tile"]
+    real = trainer._real_tiles([0, 2])
+    assert real.shape == (2, len(data.phases), t, t, t)
+    assert torch.equal(real.sum(dim=1), torch.ones(2, t, t, t))
+    labels = real[1].argmax(dim=0).numpy()
+    vol = np.asarray(data.volumes[2])
+    assert any(np.array_equal(vol[i:i + t, j:j + t, k:k + t], labels)
+               for i in range(vol.shape[0] - t + 1) for j in range(vol.shape[1] - t + 1) for k in range(vol.shape[2] - t + 1))
+    rec = trainer.step()
+    assert np.isfinite(rec["wasserstein3d"])
+
+
+def test_gan_3d_critic_resumes_exactly_and_starts_fresh_on_a_checkpoint_without_one(tiny_data, tmp_path):
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    cfg = {**TINY, "critic3d_weight": 1.0}
+    straight = training.train(data, tmp_path / "a.pt", training.TrainConfig(steps=4, **cfg), fp16=False)
+    training.train(data, tmp_path / "b.pt", training.TrainConfig(steps=2, **cfg), fp16=False)
+    resumed = training.train(data, tmp_path / "b.pt", training.TrainConfig(steps=4, **cfg), resume=True, fp16=False)
+    assert [h["wasserstein3d"] for h in resumed.history] == [h["wasserstein3d"] for h in straight.history]
+    for k, v in straight.D3.state_dict().items():
+        assert torch.equal(resumed.D3.state_dict()[k], v), k
+    # a checkpoint trained without the 3D critic: resumed with one, the generator continues and the critic is new
+    training.train(data, tmp_path / "c.pt", training.TrainConfig(steps=2, **TINY), fp16=False)
+    added = training.train(data, tmp_path / "c.pt", training.TrainConfig(steps=3, **cfg), resume=True, fp16=False)
+    assert added.step_count == 3 and "wasserstein3d" not in added.history[1] and "wasserstein3d" in added.history[2]

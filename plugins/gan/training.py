@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from electroforge.errors import InputFileError, ValidationError
-from electroforge.plugins.gan.nets import CondCritic2D, CondGenerator3D, quadratic_features
+from electroforge.plugins.gan.nets import CondCritic2D, CondCritic3D, CondGenerator3D, quadratic_features
 
 WEIGHTS_FORMAT = "electroforge-gan/1"
 IMAGE_SUFFIXES = (".tif", ".tiff", ".nc", ".npy")
@@ -238,6 +238,13 @@ class TrainConfig:
     On a 32-voxel tile the reference's own Euler density scatters from tile to tile about as much
     as it differs between design points (pore std 0.30 per 1,000 voxels against 0.29 between
     points), so the term's gradient is mostly that noise; at 64 voxels the scatter is 4x smaller."""
+    critic3d_weight: float = 0.0
+    """Weight of a second adversarial term from a 3D critic (:class:`~.nets.CondCritic3D`, the
+    ``critic_channels`` layout, trained on whole ``tile``-voxel crops of the images alongside
+    the slice critics), relative to the slice critics' mean (0: off). The slice critics judge
+    2D sections; loops and necks are 3D, and the Euler-characteristic term's per-tile gradient
+    was noise (docs/generators.md, "Fifth round"). Resuming a checkpoint without a 3D critic
+    starts one fresh."""
     init_weights: str | None = None
     """Start the generator from this weights file (same networks' layout; e.g. fine-tune shipped
     weights on new images); the critics start fresh. Ignored when resuming a checkpoint."""
@@ -248,7 +255,7 @@ class TrainConfig:
                 raise ValidationError(f"training option {name}={getattr(self, name)!r} must be >= 1")
         if not 0.0 <= float(self.ema_decay) < 1.0:
             raise ValidationError(f"training option ema_decay={self.ema_decay!r} must lie in [0, 1)")
-        for name in ("s2_weight", "coverage_weight", "erosion_weight", "euler_weight"):
+        for name in ("s2_weight", "coverage_weight", "erosion_weight", "euler_weight", "critic3d_weight"):
             v = float(getattr(self, name))
             if not (math.isfinite(v) and v >= 0):
                 raise ValidationError(f"training option {name}={getattr(self, name)!r} must be a finite number >= 0")
@@ -460,6 +467,11 @@ class Trainer:
         betas = (0.0, 0.9)
         self.optG = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
         self.optD = torch.optim.Adam(self.Ds.parameters(), lr=config.lr, betas=betas)
+        self.D3: CondCritic3D | None = None
+        self.optD3: torch.optim.Adam | None = None
+        if config.critic3d_weight > 0:
+            self.D3 = CondCritic3D(n_par, n_ph, config.tile, config.critic_channels).to(self.device)
+            self.optD3 = torch.optim.Adam(self.D3.parameters(), lr=config.lr, betas=betas)
         self.volumes = [torch.from_numpy(np.array(v, dtype=np.int64)) for v in data.volumes]
         self.cond = torch.tensor(data.scaled, dtype=torch.float32)
         self.fractions = torch.tensor(data.fractions(), dtype=torch.float32)
@@ -534,6 +546,17 @@ class Trainer:
         lab = torch.cat(out).to(self.device)
         return torch.nn.functional.one_hot(lab, len(self.data.phases)).permute(0, 3, 1, 2).float()
 
+    def _real_tiles(self, idx: Sequence[int]) -> torch.Tensor:
+        """One random ``tile``³ crop of each image in ``idx``, one-hot ``(B, n_phases, t, t, t)``."""
+        t = self.cfg.tile
+        crops = []
+        for i in idx:
+            vol = self.volumes[i]
+            o = [int(self.rng.integers(0, n - t + 1)) for n in vol.shape]
+            crops.append(vol[o[0]:o[0] + t, o[1]:o[1] + t, o[2]:o[2] + t])
+        lab = torch.stack(crops).to(self.device)
+        return torch.nn.functional.one_hot(lab, len(self.data.phases)).permute(0, 4, 1, 2, 3).float()
+
     def _fake_slices(self, fake: torch.Tensor, axis: int) -> torch.Tensor:
         """``slices_per_axis`` random slices normal to ``axis`` of each generated volume."""
         b, c, t = fake.shape[0], fake.shape[1], fake.shape[2]
@@ -543,7 +566,7 @@ class Trainer:
         return picked.reshape(-1, c, t, t)
 
     def _gradient_penalty(self, D, real, fake, c) -> torch.Tensor:
-        eps = torch.rand(real.shape[0], 1, 1, 1, device=self.device)
+        eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=self.device)
         x = (eps * real + (1 - eps) * fake).requires_grad_(True)
         (g,) = torch.autograd.grad(D(x, c).sum(), x, create_graph=True)
         return self.cfg.gp_lambda * ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
@@ -553,10 +576,10 @@ class Trainer:
         cfg = self.cfg
         s = cfg.slices_per_axis
         lr = self.learning_rate()
-        for opt in (self.optG, self.optD):
-            for group in opt.param_groups:
+        for opt in (self.optG, self.optD, self.optD3):
+            for group in opt.param_groups if opt is not None else ():
                 group["lr"] = lr
-        d_losses, w_dists = [], []
+        d_losses, w_dists, w3_dists = [], [], []
         for _ in range(cfg.critic_iters):
             idx = self.rng.integers(0, len(self.volumes), cfg.batch)
             c = self.cond[idx].to(self.device)
@@ -575,6 +598,13 @@ class Trainer:
                 w_dists.append(float((d_real - d_fake).detach()))
             self.optD.step()
             d_losses.append(total / 3)
+            if self.D3 is not None:
+                self.optD3.zero_grad(set_to_none=True)
+                real3, fake3 = self._real_tiles(idx), fake
+                d_real, d_fake = self.D3(real3, c).mean(), self.D3(fake3, c).mean()
+                (d_fake - d_real + self._gradient_penalty(self.D3, real3, fake3, c)).backward()
+                self.optD3.step()
+                w3_dists.append(float((d_real - d_fake).detach()))
         idx = self.rng.integers(0, len(self.volumes), cfg.batch)
         c = self.cond[idx].to(self.device)
         cs = c.repeat_interleave(s, 0)
@@ -582,6 +612,8 @@ class Trainer:
         logits = self.G.logits(self._latent(cfg.batch), c)
         fake = torch.softmax(logits, dim=1)
         adv = -sum(D(self._fake_slices(fake, ax), cs).mean() for ax, D in enumerate(self.Ds)) / 3
+        if self.D3 is not None:
+            adv = adv - cfg.critic3d_weight * self.D3(fake, c).mean()
         target = self.fractions[idx].to(self.device)
         sharp = torch.softmax(logits / cfg.vf_temperature, dim=1)  # ~ the argmax labels generate() returns
         vf_err = 0.5 * (((fake.mean(dim=(2, 3, 4)) - target) ** 2).sum(1).mean()
@@ -625,6 +657,8 @@ class Trainer:
             "vf_rmse": float(math.sqrt(float(vf_err.detach()) / len(self.data.phases))),
             "lr": lr,
         }
+        if w3_dists:
+            rec["wasserstein3d"] = float(np.mean(w3_dists))
         if s2_err is not None:
             rec["s2_rmse"] = float(math.sqrt(float(s2_err.detach())))
         if cov_err is not None:
@@ -646,6 +680,8 @@ class Trainer:
             "Ds": self.Ds.state_dict(),
             "optG": self.optG.state_dict(),
             "optD": self.optD.state_dict(),
+            "D3": None if self.D3 is None else self.D3.state_dict(),
+            "optD3": None if self.optD3 is None else self.optD3.state_dict(),
             "G_ema": None if self.G_ema is None else self.G_ema.state_dict(),
             "step": self.step_count,
             "history": self.history,
@@ -685,6 +721,9 @@ class Trainer:
         self.Ds.load_state_dict(st["Ds"])
         self.optG.load_state_dict(st["optG"])
         self.optD.load_state_dict(st["optD"])
+        if self.D3 is not None and st.get("D3") is not None:  # else the 3D critic starts fresh
+            self.D3.load_state_dict(st["D3"])
+            self.optD3.load_state_dict(st["optD3"])
         self.step_count = int(st["step"])
         self.history = list(st["history"])
         self.fidelity = list(st.get("fidelity", []))
