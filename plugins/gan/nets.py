@@ -222,8 +222,11 @@ class FastInference:
         return out
 
 
-class CondCritic2D(nn.Module):
-    """WGAN critic on 2D slices ``(B, n_phases, tile, tile)`` with tiled condition channels."""
+class _CondCritic(nn.Module):
+    """WGAN critic with tiled condition channels: strided 4-wide convolutions (``conv``: 2D or
+    3D) down to ``tile / 2**len(channels)`` and one convolution over what is left."""
+
+    conv: type[nn.Conv2d] | type[nn.Conv3d]
 
     def __init__(self, n_params: int = 3, n_phases: int = 3, tile: int = 32, channels: tuple[int, ...] = (32, 64, 128)):
         super().__init__()
@@ -231,35 +234,26 @@ class CondCritic2D(nn.Module):
         c_in = n_phases + 2 * n_params
         size = tile
         for c_out in channels:
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            layers += [self.conv(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
             c_in, size = c_out, size // 2
-        layers.append(nn.Conv2d(c_in, 1, size, 1, 0))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        cc = condition_channels(c)
-        return self.net(torch.cat([x, _tile(cc, x)], dim=1)).flatten()
-
-
-class CondCritic3D(nn.Module):
-    """WGAN critic on whole volumes ``(B, n_phases, tile, tile, tile)`` with tiled condition
-    channels: strided 4x4x4 convolutions down to ``tile / 2**len(channels)`` and one
-    convolution over what is left. Unlike the slice critics it sees 3D connectivity (which
-    particles touch, where the pore network has loops)."""
-
-    def __init__(self, n_params: int = 3, n_phases: int = 3, tile: int = 32, channels: tuple[int, ...] = (16, 32, 64)):
-        super().__init__()
-        layers: list[nn.Module] = []
-        c_in = n_phases + 2 * n_params
-        size = tile
-        for c_out in channels:
-            layers += [nn.Conv3d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
-            c_in, size = c_out, size // 2
-        layers.append(nn.Conv3d(c_in, 1, size, 1, 0))
+        layers.append(self.conv(c_in, 1, size, 1, 0))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([x, _tile(condition_channels(c), x)], dim=1)).flatten()
+
+
+class CondCritic2D(_CondCritic):
+    """WGAN critic on 2D slices ``(B, n_phases, tile, tile)``."""
+
+    conv = nn.Conv2d
+
+
+class CondCritic3D(_CondCritic):
+    """WGAN critic on whole volumes ``(B, n_phases, tile, tile, tile)``. Unlike the slice critics
+    it sees 3D connectivity (which particles touch, where the pore network has loops)."""
+
+    conv = nn.Conv3d
 
 
 def quadratic_features(c: torch.Tensor) -> torch.Tensor:

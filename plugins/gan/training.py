@@ -576,8 +576,8 @@ class Trainer:
         cfg = self.cfg
         s = cfg.slices_per_axis
         lr = self.learning_rate()
-        for opt in (self.optG, self.optD, self.optD3):
-            for group in opt.param_groups if opt is not None else ():
+        for opt in (o for o in (self.optG, self.optD, self.optD3) if o is not None):
+            for group in opt.param_groups:
                 group["lr"] = lr
         d_losses, w_dists, w3_dists = [], [], []
         for _ in range(cfg.critic_iters):
@@ -600,9 +600,9 @@ class Trainer:
             d_losses.append(total / 3)
             if self.D3 is not None:
                 self.optD3.zero_grad(set_to_none=True)
-                real3, fake3 = self._real_tiles(idx), fake
-                d_real, d_fake = self.D3(real3, c).mean(), self.D3(fake3, c).mean()
-                (d_fake - d_real + self._gradient_penalty(self.D3, real3, fake3, c)).backward()
+                real3 = self._real_tiles(idx)
+                d_real, d_fake = self.D3(real3, c).mean(), self.D3(fake, c).mean()
+                (d_fake - d_real + self._gradient_penalty(self.D3, real3, fake, c)).backward()
                 self.optD3.step()
                 w3_dists.append(float((d_real - d_fake).detach()))
         idx = self.rng.integers(0, len(self.volumes), cfg.batch)
