@@ -44,6 +44,18 @@ KINDS: dict[str, str] = {
 ENTRY_POINT_GROUP = PROJECT_NAME
 DISABLE_ENV = "ELECTROFORGE_DISABLE"
 
+#: Components of the distributions in this repository's ``contrib/`` folder, by (kind, name):
+#: the distribution that provides each, named in the error when a config asks for one that is not
+#: installed (only a hint: the registry still learns about components from entry points alone).
+KNOWN_CONTRIB: dict[tuple[str, str], str] = {
+    ("optimizer", "optuna-tpe"): "electroforge-optuna",
+    ("optimizer", "cmaes"): "electroforge-optuna",
+    ("optimizer", "trieste-warm"): "electroforge-warmstart",
+    ("generator", "gan-ensemble"): "electroforge-ensemble",
+    ("cell_simulator", "pybamm-lfp"): "electroforge-lfp",
+    ("cell_simulator", "pybamm-calibrated"): "electroforge-calibrate",
+}
+
 STATUS_OK, STATUS_BROKEN, STATUS_DISABLED = "ok", "broken", "disabled"
 
 
@@ -198,6 +210,9 @@ class Registry:
             for p in self.plugins.values():
                 if p.status == STATUS_BROKEN and p.name == name:
                     hint = f" (plugin {name!r} is broken: {p.error})"
+            dist = KNOWN_CONTRIB.get((kind, name))
+            if not hint and dist is not None:
+                hint = f" (it comes with {dist}, which is not installed: pip install -e contrib/{dist})"
             raise UnknownComponentError(f"no {kind} named {name!r}{hint}; available: {valid}")
         if comp.status == STATUS_BROKEN:
             raise DuplicateComponentError(comp.error)

@@ -13,4 +13,6 @@ fi
 for pkg in contrib/*/; do
   [ -f "$pkg/pyproject.toml" ] && .venv/bin/python -m pip install --quiet --no-deps -e "$pkg"
 done
+# the one contrib package whose dependencies the core lacks (optuna, cmaes; pinned in its pyproject.toml)
+.venv/bin/python -m pip install --quiet -e contrib/electroforge-optuna
 echo "electroforge installed in .venv ($(.venv/bin/electroforge --version))"

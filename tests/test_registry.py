@@ -49,6 +49,15 @@ def test_unknown_component_lists_valid_names():
         reg.get("generator", "nope")
 
 
+def test_a_known_contrib_component_that_is_not_installed_names_its_distribution():
+    reg = get_registry(autoload=False, plugins=[("fakeplug", FakePlugin())])
+    with pytest.raises(UnknownComponentError) as info:
+        reg.get("optimizer", "optuna-tpe")
+    msg = str(info.value)
+    assert "\n" not in msg and "no optimizer named 'optuna-tpe'" in msg
+    assert "pip install -e contrib/electroforge-optuna" in msg
+
+
 def test_raising_hook_breaks_only_its_plugin():
     reg = get_registry(autoload=False, plugins=[("bad", BrokenHookPlugin()), ("good", FakePlugin())])
     assert reg.names("generator") == ["fake"]
