@@ -13,3 +13,5 @@ done
 echo "=== benchmarks/bench_campaign.py"
 .venv/bin/python benchmarks/bench_campaign.py stages
 .venv/bin/python benchmarks/bench_campaign.py bo-vs-sobol --budget 20 --seeds 0 1
+echo "=== benchmarks/optimizer_race.py --quick (the full race: optimizer_race.py run, hours)"
+.venv/bin/python benchmarks/optimizer_race.py --quick
