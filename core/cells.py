@@ -238,6 +238,9 @@ class CellLayout:
     winding_length_m: float = float("nan")
     repeat_thickness_m: float = float("nan")
     mass_breakdown_kg: Mapping[str, float] = attrs.field(factory=dict, converter=_float_dict)
+    lithium_loss_fraction: float = 0.0
+    """The cell's loss of lithium inventory (``Cylindrical.lithium_loss_fraction``; 0 for a half
+    cell, whose lithium counter electrode is an unlimited reservoir)."""
 
     @property
     def volume_L(self) -> float:
@@ -338,6 +341,15 @@ def _nonneg(instance, attribute, value):
         raise ValidationError(f"Cylindrical.{attribute.name}={value!r}: must be a finite number >= 0")
 
 
+#: Largest loss of lithium inventory a cell format accepts (formation typically costs 5-15 %).
+MAX_LITHIUM_LOSS_FRACTION = 0.5
+
+
+def _lithium_loss(instance, attribute, value):
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 <= value <= MAX_LITHIUM_LOSS_FRACTION):
+        raise ValidationError(f"Cylindrical.{attribute.name}={value!r}: must lie in [0, {MAX_LITHIUM_LOSS_FRACTION:g}]")
+
+
 def _optional_positive(instance, attribute, value):
     if value is not None and not (math.isfinite(value) and value > 0):
         raise ValidationError(f"Cylindrical.{attribute.name}={value!r}: must be a finite number > 0 (or None)")
@@ -361,6 +373,14 @@ class Cylindrical:
 
     The anode coating per side holds ``np_ratio`` x the cathode's capacity per area, unless
     ``anode_thickness_m`` fixes it (a teardown's measured anode).
+
+    Lithium inventory: ``lithium_loss_fraction`` (LLI, 0 by default) is the share of the cyclable
+    lithium the cell lost before use (SEI formation), with PyBaMM's definition of the loss of
+    lithium inventory, 1 - Q_Li / Q_Li,0, where Q_Li is the lithium held by both electrodes'
+    particles and Q_Li,0 that of the neutral cell, whose anode at full charge holds exactly the
+    cathode's window. With LLI > 0 the anode runs empty first (an anode-limited cell, as real
+    graphite cells are); a simulator balances the electrodes for it (the ``pybamm`` plugin with
+    PyBaMM's electrode state-of-health solver, docs/cell-simulator.md).
 
     Volume = the can's outer cylinder. Mass = cathode and anode coatings (the anode over its whole
     area, overhang included) + foils (coated area + an uncoated ``foil_edge_m`` strip: the tabless
@@ -401,6 +421,8 @@ class Cylindrical:
     electrolyte_excess_fraction: float = attrs.field(default=0.0, validator=_nonneg)
     anode_thickness_m: float | None = attrs.field(default=None, validator=_optional_positive)
     """Anode coating per side, fixed (e.g. a teardown's); None: sized by ``np_ratio``."""
+    lithium_loss_fraction: float = attrs.field(default=0.0, validator=_lithium_loss)
+    """Loss of lithium inventory (-, in [0, 0.5]): see the class docstring; 0 = the neutral cell."""
 
     def __attrs_post_init__(self):
         for field in ("can_diameter_m", "can_height_m", "can_wall_m", "can_density_kg_per_m3", "np_ratio"):
@@ -563,6 +585,7 @@ class Cylindrical:
             nominal_capacity_Ah=areal * area, volume_m3=self.volume_m3, mass_kg=sum(masses.values()),
             active_mass_kg=area * loading * w, anode_thickness_m=L_n, winding_length_m=length,
             repeat_thickness_m=repeat, mass_breakdown_kg=masses,
+            lithium_loss_fraction=float(self.lithium_loss_fraction),
         )
 
 

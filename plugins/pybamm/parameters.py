@@ -37,7 +37,11 @@ What comes from the design (PyBaMM ``[input]`` parameters, no rebuild needed):
 Geometry (thicknesses, particle radius, electrode area) sets the mesh and cannot be an input:
 it is fixed per build. The full cell's graphite anode gets its thickness from the cell layout (N/P)
 and starts charged to hold exactly the cathode's window capacity (all cyclable lithium comes from
-the cathode): x_n(100%) = 0.0279 + 0.8735 / (N/P).
+the cathode): x_n(100%) = 0.0279 + 0.8735 / (N/P). That is the neutral cell. A cell that lost
+lithium in formation (``Cylindrical.lithium_loss_fraction`` > 0, or an anode no larger than the
+cathode) is balanced instead by PyBaMM's electrode state-of-health solver
+(:func:`balanced_initial_concentrations`): the particles hold (1 - LLI) x the neutral cell's
+lithium and the cell starts charged to the set's upper cut-off, so it is anode-limited.
 """
 from __future__ import annotations
 
@@ -227,8 +231,15 @@ def capacities_Ah_per_m3(pset: ParameterSet, materials: Any = None) -> tuple[flo
 def parameter_values(pset: ParameterSet, *, half_cell: bool, drive: str, cathode_thickness_m: float,
                      particle_radius_m: float, area_m2: float, nominal_capacity_Ah: float,
                      anode_thickness_m: float = 0.0, np_ratio: float = 1.1,
-                     separator: Any = None, materials: Any = None, anode: Any = None):
+                     separator: Any = None, materials: Any = None, anode: Any = None,
+                     lithium_loss_fraction: float = 0.0, esoh_inputs: dict[str, float] | None = None):
     """ParameterValues for one geometry; design quantities are ``[input]`` (see module doc).
+
+    ``lithium_loss_fraction`` (full cell): the loss of lithium inventory; > 0 (or an anode no
+    larger than the cathode, ``np_ratio <= 1``) sets the initial state with
+    :func:`balanced_initial_concentrations` (needs ``esoh_inputs``, the design's input values,
+    since the electrodes' capacities depend on them); 0 with N/P > 1 keeps the neutral state
+    exactly (the anode holds the cathode's window).
 
     ``drive``: ``"current"`` (input ``Current function [A]``) or ``"power"`` (input ``Power function [W]``).
     ``materials``: the cathode material (its rho / M sets the positive maximum concentration, see
@@ -290,7 +301,47 @@ def parameter_values(pset: ParameterSet, *, half_cell: bool, drive: str, cathode
     update.update({k: "[input]" for k in INPUT_NAMES})
     update["Current function [A]" if drive == "current" else "Power function [W]"] = "[input]"
     pv.update(update, check_already_exists=False)
+    if not half_cell and (lithium_loss_fraction > 0.0 or np_ratio <= 1.0):
+        c_p0, c_n0 = balanced_initial_concentrations(pv, pset, lithium_loss_fraction, esoh_inputs or {})
+        pv.update({"Initial concentration in positive electrode [mol.m-3]": c_p0,
+                   "Initial concentration in negative electrode [mol.m-3]": c_n0})
     return pv
+
+
+def balanced_initial_concentrations(pv, pset: ParameterSet, lithium_loss_fraction: float,
+                                    inputs: dict[str, float]) -> tuple[float, float]:
+    """Initial (charged) concentrations of a full cell that lost ``lithium_loss_fraction`` of its lithium.
+
+    ``pv`` holds the neutral state (the anode at full charge holds exactly the cathode's window,
+    all its lithium from the cathode), whose particles hold Q_Li,0 = Q_p x_p(0 %) + Q_n x_n(0 %).
+    The cell keeps Q_Li = (1 - LLI) Q_Li,0 (PyBaMM's definition of the loss of lithium inventory,
+    1 - Q_Li / Q_Li,0). PyBaMM's electrode state-of-health solver
+    (:func:`pybamm.lithium_ion.get_initial_stoichiometries`, "cyclable lithium capacity" known)
+    then finds the stoichiometries x_0, x_100, y_100, y_0 at which the open-circuit voltage is the
+    parameter set's lower and upper cut-off with this inventory; the cell starts at 100 % SOC
+    (x_100, y_100), i.e. charged to the upper cut-off. Raises :class:`PluginError` when no
+    balanced state exists (too much lithium lost for the voltage window).
+    """
+    pb = pybamm()
+    scale = 1.0 - float(lithium_loss_fraction)
+    c_p_max = float(pv["Maximum concentration in positive electrode [mol.m-3]"])
+    c_n_max = float(pv["Maximum concentration in negative electrode [mol.m-3]"])
+    trial = pv.copy()
+    trial.update({
+        "Initial concentration in positive electrode [mol.m-3]": pset.x_p_discharged * c_p_max * scale,
+        "Initial concentration in negative electrode [mol.m-3]": pset.x_n_discharged * c_n_max * scale,
+    })
+    esoh_in = {**inputs, "Lower voltage cut-off [V]": pset.lower_cutoff_V,
+               "Upper voltage cut-off [V]": pset.upper_cutoff_V}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x, y = pb.lithium_ion.get_initial_stoichiometries(1.0, trial, inputs=esoh_in)
+    except Exception as exc:  # the ESOH solver raises ValueError / SolverError when infeasible
+        text = " ".join(str(exc).split())[:200]
+        raise PluginError(f"lithium_loss_fraction={lithium_loss_fraction:g}: no balanced state of the electrodes "
+                          f"between {pset.lower_cutoff_V:g} V and {pset.upper_cutoff_V:g} V ({text})") from None
+    return float(y) * c_p_max, float(x) * c_n_max
 
 
 def _li_metal_j0(c_e, c_Li, T):

@@ -30,6 +30,7 @@ import warnings
 from collections import OrderedDict
 from typing import Any
 
+import attrs
 import numpy as np
 from scipy.integrate import trapezoid
 
@@ -54,6 +55,11 @@ BASE_VARIABLES = ["Time [s]", "Voltage [V]", "Current [A]", "Discharge capacity 
                   "Discharge energy [W.h]", "Battery open-circuit voltage [V]"]
 
 
+#: Smallest anode/cathode capacity ratio (over the set's windows) a full cell may have. Above 1
+#: with no lithium loss the neutral state is used (the anode holds the cathode's window); at or
+#: below 1, or with a lithium loss, PyBaMM's electrode state-of-health solver balances the cell.
+MIN_NP_RATIO = 0.5
+
 #: Discharge ends when the positive particles' surface reaches this stoichiometry (see ``_model``).
 SATURATION_STOICHIOMETRY = 0.999
 SATURATION_EVENT = "Maximum positive particle surface stoichiometry"
@@ -69,6 +75,15 @@ class PyBaMMSimulator:
         npts: mesh points per domain (x and r), ``None`` = PyBaMM's defaults (20).
         cache_size: built simulations kept (LRU), one per geometry and drive.
         area_correction: apply a x (1 - binder coverage) through the exchange current (True).
+        positive_window, negative_window: ``(low, high)`` stoichiometry windows that replace the
+            parameter set's (positive: charged -> discharged, e.g. Chen2020's (0.2661, 0.9084);
+            negative: discharged -> charged, (0.0279, 0.9014)); ``None`` keeps the set's. They
+            set the design's nominal capacity, the charged state and the neutral lithium
+            inventory (docs/cell-simulator.md, "Lithium inventory and electrode balance").
+
+    The cell's lithium inventory is a field of the cell format
+    (``Cylindrical.lithium_loss_fraction``); with a loss > 0 the initial state comes from
+    PyBaMM's electrode state-of-health solver (:func:`~electroforge.plugins.pybamm.parameters.balanced_initial_concentrations`).
     """
 
     name = "pybamm"
@@ -78,7 +93,8 @@ class PyBaMMSimulator:
 
     def __init__(self, model: str = "DFN", parameter_set: str = "Chen2020", rtol: float = 1e-4,
                  atol: float = 1e-6, npts: int | None = None, cache_size: int = 16,
-                 area_correction: bool = True):
+                 area_correction: bool = True, positive_window: tuple[float, float] | None = None,
+                 negative_window: tuple[float, float] | None = None):
         if model not in MODELS:
             raise PluginError(f"cell simulator {self.name!r}: model {model!r} is not one of {', '.join(MODELS)}")
         if npts is not None and not (isinstance(npts, int) and 3 <= npts <= 200):
@@ -93,6 +109,24 @@ class PyBaMMSimulator:
         self.area_correction = bool(area_correction)
         self._pset = (parameter_set if isinstance(parameter_set, params.ParameterSet)
                       else params.get_parameter_set(parameter_set, self.name))
+        windows = {}
+        for label, window, keys in (("positive_window", positive_window, ("x_p_charged", "x_p_discharged")),
+                                    ("negative_window", negative_window, ("x_n_discharged", "x_n_charged"))):
+            if window is None:
+                continue
+            try:
+                lo, hi = (float(v) for v in window)
+            except (TypeError, ValueError):
+                raise PluginError(f"cell simulator {self.name!r}: {label}={window!r} must be two numbers "
+                                  f"(low, high)") from None
+            if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 <= lo < hi <= 1.0):
+                raise PluginError(f"cell simulator {self.name!r}: {label}=({lo:g}, {hi:g}) must satisfy "
+                                  f"0 <= low < high <= 1")
+            windows.update(zip(keys, (lo, hi)))
+        if windows:
+            self._pset = attrs.evolve(self._pset, **windows)
+        self.positive_window = None if positive_window is None else tuple(float(v) for v in positive_window)
+        self.negative_window = None if negative_window is None else tuple(float(v) for v in negative_window)
         self._capacities: tuple[float, float] | None = None
         self._models: dict[tuple, Any] = {}
         self._sims: OrderedDict[tuple, Any] = OrderedDict()
@@ -104,6 +138,11 @@ class PyBaMMSimulator:
         return EvaluationError(f"cell simulator {self.name!r}: {' '.join(str(reason).split())}")
 
     # ---------------------------------------------------------------- public
+    @property
+    def parameter_set_facts(self) -> params.ParameterSet:
+        """The parameter set this simulator uses, with any window overrides applied."""
+        return self._pset
+
     def layout(self, electrode: Electrode, cell: HalfCell | Cylindrical) -> CellLayout:
         """The cell layout with this parameter set's usable capacities (1C = its nominal capacity)."""
         if self._capacities is None:
@@ -117,6 +156,12 @@ class PyBaMMSimulator:
     def simulate(self, electrode: Electrode, cell: HalfCell | Cylindrical,
                  protocol: ConstantCurrent | ConstantPower) -> Performance:
         """Discharge ``electrode`` in ``cell`` under ``protocol``; see the module docstring."""
+        layout, sol = self.solve(electrode, cell, protocol)
+        return self._performance(sol, layout, protocol, electrode)
+
+    def solve(self, electrode: Electrode, cell: HalfCell | Cylindrical, protocol: ConstantCurrent | ConstantPower):
+        """``(layout, pybamm.Solution)`` of one discharge (what :meth:`simulate` summarises); the
+        solution holds :meth:`output_variables`. Same validation and failures as :meth:`simulate`."""
         if not isinstance(cell, (HalfCell, Cylindrical)):
             raise self._fail(f"unsupported cell format {type(cell).__name__}")
         half = isinstance(cell, HalfCell)
@@ -131,8 +176,7 @@ class PyBaMMSimulator:
             inputs["Power function [W]"] = protocol.power_W
             t_end = 3600.0 * 2.0 * layout.nominal_capacity_Ah * 4.3 / protocol.power_W
         sim = self._simulation(layout, cell, electrode, half, drive, inputs)
-        sol = self._solve(sim, inputs, t_end)
-        return self._performance(sol, layout, protocol, electrode)
+        return layout, self._solve(sim, inputs, t_end)
 
     # ---------------------------------------------------------------- inputs
     def inputs(self, electrode: Electrode, layout: CellLayout, protocol, half: bool) -> dict[str, float]:
@@ -206,6 +250,10 @@ class PyBaMMSimulator:
         """PyBaMM model options of one build (public extension point: a subclass may add some)."""
         return params.model_options(half_cell=half, drive=drive)
 
+    def output_variables(self, half: bool) -> list[str]:
+        """PyBaMM variables the solver keeps (public extension point: a subclass may add some)."""
+        return [*BASE_VARIABLES, *LOSS_VARIABLES.values()]
+
     def parameter_values(self, **geometry: Any):
         """``pybamm.ParameterValues`` of one build (public extension point: a subclass may change
         or add parameters, e.g. turn one into an input)."""
@@ -219,30 +267,37 @@ class PyBaMMSimulator:
             cap_n = self._capacities[1]
             np_ratio = (layout.anode_thickness_m * anode.active_volume_fraction * cap_n
                         / layout.cathode_areal_capacity_Ah_per_m2)
-            if not np_ratio > 1.0:
-                raise self._fail(f"the anode holds less lithium than the cathode delivers (N/P = {np_ratio:.3f})")
+            if not np_ratio > MIN_NP_RATIO:
+                raise self._fail(f"the anode's capacity is {np_ratio:.3f} x the cathode's (N/P); at least "
+                                 f"{MIN_NP_RATIO:g} is needed")
         # geometry (and the few cell constants baked into the parameter values) -> one build
         key = (self.model, half, drive, round(layout.cathode_thickness_m * 1e10), round(layout.anode_thickness_m * 1e10),
                round(electrode.particle_radius_m * 1e11), round(layout.electrode_area_m2 * 1e9), round(np_ratio, 9),
                stack.separator_thickness_m, stack.separator_porosity,
-               None if anode is None else (anode.porosity, anode.active_volume_fraction))
+               None if anode is None else (anode.porosity, anode.active_volume_fraction),
+               0.0 if half else float(layout.lithium_loss_fraction))
         sim = self._sims.get(key)
         if sim is not None:
             self._sims.move_to_end(key)
             return sim
         pb = params.pybamm()
         t0 = time.perf_counter()
-        pv = self.parameter_values(
-            half_cell=half, drive=drive, cathode_thickness_m=layout.cathode_thickness_m,
-            particle_radius_m=electrode.particle_radius_m, area_m2=layout.electrode_area_m2,
-            nominal_capacity_Ah=layout.nominal_capacity_Ah, anode_thickness_m=layout.anode_thickness_m,
-            np_ratio=np_ratio, separator=stack, materials=self.materials, anode=None if half else anode,
-        )
+        lli = 0.0 if half else float(layout.lithium_loss_fraction)
+        try:
+            pv = self.parameter_values(
+                half_cell=half, drive=drive, cathode_thickness_m=layout.cathode_thickness_m,
+                particle_radius_m=electrode.particle_radius_m, area_m2=layout.electrode_area_m2,
+                nominal_capacity_Ah=layout.nominal_capacity_Ah, anode_thickness_m=layout.anode_thickness_m,
+                np_ratio=np_ratio, separator=stack, materials=self.materials, anode=None if half else anode,
+                **({"lithium_loss_fraction": lli, "esoh_inputs": inputs} if lli > 0.0 or np_ratio <= 1.0 else {}),
+            )
+        except PluginError as exc:
+            raise self._fail(str(exc)) from None
         model = self._model(half, drive)
         var_pts = None
         if self.npts is not None:
             var_pts = {k: self.npts for k in ("x_n", "x_s", "x_p", "r_n", "r_p")}
-        output = [*BASE_VARIABLES, *LOSS_VARIABLES.values()]
+        output = self.output_variables(half)
         solver = pb.IDAKLUSolver(rtol=self.rtol, atol=self.atol, output_variables=output,
                                  options={"silence_sundials_errors": True})
         sim = pb.Simulation(model, parameter_values=pv, solver=solver, var_pts=var_pts)
