@@ -14,9 +14,22 @@ protocol) -> Performance``, same options, same failures) whose physics carries t
 * ``exchange_current_factor`` k_j0 (-): multiplies the positive exchange-current density (the
   built-in plugin already scales j0 by a_target / (3 eps_am / R); k_j0 multiplies a_target).
 
+and three corrections of the electrode balance, fitted to a cell's near-equilibrium (pOCV) curves
+by :mod:`electroforge_calibrate.balance`:
+
+* ``lithium_loss_fraction`` LLI (-): loss of lithium inventory; replaces the cell format's own
+  ``Cylindrical.lithium_loss_fraction`` when not 0 (the built-in plugin then balances the
+  electrodes with PyBaMM's electrode state-of-health solver);
+* ``cathode_capacity_factor`` k_p (-): lithium the cathode's active material hosts per volume,
+  relative to the material's rho / M (c_max,p x k_p; < 1: part of the active material is
+  inaccessible or the coating lighter than its nominal loading);
+* ``anode_capacity_factor`` k_n (-): the anode's capacity per area relative to the cell
+  format's (its fixed ``anode_thickness_m`` x k_n, or its ``np_ratio`` x k_n; the coating's
+  density is kept, so in a wound cell the roll's volume then sets a longer or shorter winding).
+
 Values come from a calibration JSON written by :mod:`electroforge_calibrate.fit` (``calibration``
 = its path) or directly from the options (an explicit option overrides the file's value). With no
-corrections (1, 0, 1) the voltages equal the built-in simulator's.
+corrections (1, 0, 1, 0, 1, 1) the voltages equal the built-in simulator's.
 """
 from __future__ import annotations
 
@@ -24,6 +37,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
+from electroforge.cells import Cylindrical
 from electroforge.errors import PluginError
 from electroforge.plugins.pybamm.parameters import P
 from electroforge.plugins.pybamm.simulator import PyBaMMSimulator
@@ -33,13 +49,21 @@ from electroforge_calibrate.store import Calibration, load_calibration
 CONTACT_RESISTANCE = "Contact resistance [Ohm]"
 TAU = P + "tortuosity factor (electrolyte)"
 AREA = P + "target surface area to volume ratio [m-1]"
+#: Electrode potentials vs a lithium reference (phi_s - phi_e), cathode and anode.
+ELECTRODE_POTENTIALS = ("X-averaged positive electrode surface potential difference [V]",
+                        "X-averaged negative electrode surface potential difference [V]")
 
 #: The correction parameters: name -> (neutral value, physical lower bound, upper bound).
 CORRECTIONS: dict[str, tuple[float, float, float]] = {
     "tortuosity_multiplier": (1.0, 0.2, 20.0),
     "contact_resistance_Ohm_m2": (0.0, 0.0, 1.0),
     "exchange_current_factor": (1.0, 1e-3, 1e3),
+    "lithium_loss_fraction": (0.0, 0.0, 0.5),
+    "cathode_capacity_factor": (1.0, 0.5, 1.5),
+    "anode_capacity_factor": (1.0, 0.3, 3.0),
 }
+#: The corrections of the electrode balance (fitted to pOCV curves, :mod:`electroforge_calibrate.balance`).
+BALANCE = ("lithium_loss_fraction", "cathode_capacity_factor", "anode_capacity_factor")
 
 
 def check_corrections(values: Mapping[str, float], who: str = "cell simulator 'pybamm-calibrated'") -> dict[str, float]:
@@ -66,7 +90,8 @@ class CalibratedPyBaMMSimulator(PyBaMMSimulator):
 
     def __init__(self, calibration: str | None = None, tortuosity_multiplier: float | None = None,
                  contact_resistance_Ohm_m2: float | None = None, exchange_current_factor: float | None = None,
-                 **pybamm_options: Any):
+                 lithium_loss_fraction: float | None = None, cathode_capacity_factor: float | None = None,
+                 anode_capacity_factor: float | None = None, **pybamm_options: Any):
         self.calibration = calibration
         cal: Calibration | None = load_calibration(calibration) if calibration else None
         values = {k: default for k, (default, _, _) in CORRECTIONS.items()}
@@ -77,10 +102,26 @@ class CalibratedPyBaMMSimulator(PyBaMMSimulator):
                     pybamm_options[key] = cal.simulator[key]
         explicit = {"tortuosity_multiplier": tortuosity_multiplier,
                     "contact_resistance_Ohm_m2": contact_resistance_Ohm_m2,
-                    "exchange_current_factor": exchange_current_factor}
+                    "exchange_current_factor": exchange_current_factor,
+                    "lithium_loss_fraction": lithium_loss_fraction,
+                    "cathode_capacity_factor": cathode_capacity_factor,
+                    "anode_capacity_factor": anode_capacity_factor}
         values.update({k: v for k, v in explicit.items() if v is not None})
         self.corrections = check_corrections(values)
         super().__init__(**pybamm_options)
+        self._apply_cathode_factor()
+
+    def _apply_cathode_factor(self) -> None:
+        """c_max,p x k_p through the material's molar mass (c_max = rho / M); drops stale builds."""
+        base = type(self).materials
+        k_p = self.corrections["cathode_capacity_factor"]
+        if k_p != 1.0 and base.active_molar_mass_kg_per_mol is None:
+            raise PluginError(f"cell simulator {self.name!r}: cathode_capacity_factor needs a material with a "
+                              f"molar mass ({base.name} has none)")
+        self.materials = base if k_p == 1.0 else attrs.evolve(
+            base, active_molar_mass_kg_per_mol=base.active_molar_mass_kg_per_mol / k_p)
+        self._capacities = None
+        self._sims.clear()
 
     @property
     def tortuosity_multiplier(self) -> float:
@@ -95,10 +136,54 @@ class CalibratedPyBaMMSimulator(PyBaMMSimulator):
         return self.corrections["exchange_current_factor"]
 
     def with_corrections(self, **values: float) -> None:
-        """Change corrections in place (no rebuild: all three are solver inputs); used by the fitter."""
-        self.corrections = {**self.corrections, **check_corrections(values)}
+        """Change corrections in place; used by the fitters. The three transport and kinetic
+        corrections are solver inputs (no rebuild); the balance ones change the layout or the
+        parameter values, so they select (or build) another simulation."""
+        new = check_corrections(values)
+        changed_cathode = new.get("cathode_capacity_factor", self.cathode_capacity_factor) != self.cathode_capacity_factor
+        self.corrections = {**self.corrections, **new}
+        if changed_cathode:
+            self._apply_cathode_factor()
+
+    @property
+    def lithium_loss_fraction(self) -> float:
+        return self.corrections["lithium_loss_fraction"]
+
+    @property
+    def cathode_capacity_factor(self) -> float:
+        return self.corrections["cathode_capacity_factor"]
+
+    @property
+    def anode_capacity_factor(self) -> float:
+        return self.corrections["anode_capacity_factor"]
+
+    def calibrated_cell(self, cell):
+        """The cell format with the balance corrections applied (a half cell is returned as is:
+        its lithium counter electrode has no inventory to lose and no capacity to scale)."""
+        if not isinstance(cell, Cylindrical):
+            return cell
+        changes: dict[str, float] = {}
+        if self.lithium_loss_fraction != 0.0:
+            changes["lithium_loss_fraction"] = self.lithium_loss_fraction
+        k_n = self.anode_capacity_factor
+        if k_n != 1.0:
+            if cell.anode_thickness_m is not None:
+                changes["anode_thickness_m"] = cell.anode_thickness_m * k_n
+            else:
+                changes["np_ratio"] = cell.np_ratio * k_n
+        return attrs.evolve(cell, **changes) if changes else cell
+
+    def layout(self, electrode, cell):
+        """The built-in layout of :meth:`calibrated_cell` (the simulation uses this layout)."""
+        return super().layout(electrode, self.calibrated_cell(cell))
 
     # ------------------------------------------------------------ extension points of PyBaMMSimulator
+    def output_variables(self, half: bool) -> list[str]:
+        """The built-in variables plus, in a full cell, both electrodes' potentials against a
+        lithium reference in the electrolyte (phi_s - phi_e, averaged over each electrode): what a
+        three-electrode cell measures (used by :func:`electroforge_calibrate.synthetic.synthetic_pocv`)."""
+        return [*super().output_variables(half), *(() if half else ELECTRODE_POTENTIALS)]
+
     def model_options(self, half: bool, drive: str) -> dict[str, str]:
         return {**super().model_options(half, drive), "contact resistance": "true"}
 

@@ -61,11 +61,30 @@ class Calibration:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n")
 
 
+#: Calibrations shipped with the package, by name (a campaign's ``calibration = "<name>"``).
+NAMED = {
+    # lithium inventory and cathode capacity fitted to Ank et al. 2023's T-cell pOCV (discharge)
+    # of the Tesla 4680 teardown's electrodes, the anode 111 um per side (docs/cell-simulator.md)
+    "ank2023-tesla-4680": "ank2023_tesla4680_balance.json",
+}
+
+
+def calibration_path(name_or_path: str | Path) -> Path:
+    """The file of a named packaged calibration (:data:`NAMED`), else the path itself."""
+    key = str(name_or_path)
+    if key in NAMED:
+        from importlib.resources import files
+
+        return Path(str(files("electroforge_calibrate") / "data" / NAMED[key]))
+    return Path(name_or_path)
+
+
 def load_calibration(path: str | Path) -> Calibration:
-    """Read a calibration JSON; a missing, unreadable or malformed file raises a one-line InputFileError."""
+    """Read a calibration JSON (a path, or the name of a packaged one in :data:`NAMED`); a
+    missing, unreadable or malformed file raises a one-line InputFileError."""
     from electroforge_calibrate.simulator import check_corrections
 
-    p = Path(path)
+    p = calibration_path(path)
     if not p.is_file():
         raise InputFileError(f"{p}: calibration file not found")
     try:

@@ -76,7 +76,8 @@ def test_calibration_file_drives_the_simulator_and_options_override(tmp_path):
                 simulator={"model": "SPMe", "parameter_set": "Chen2020"}).save(path)
     sim = CalibratedPyBaMMSimulator(calibration=str(path))
     assert sim.corrections == {"tortuosity_multiplier": 1.7, "contact_resistance_Ohm_m2": 1e-3,
-                               "exchange_current_factor": 0.5}
+                               "exchange_current_factor": 0.5, "lithium_loss_fraction": 0.0,
+                               "cathode_capacity_factor": 1.0, "anode_capacity_factor": 1.0}  # balance: neutral
     assert sim.model == "SPMe"  # the model the calibration was fitted with
     over = CalibratedPyBaMMSimulator(calibration=str(path), tortuosity_multiplier=1.2, model="DFN")
     assert over.tortuosity_multiplier == 1.2 and over.contact_resistance_Ohm_m2 == 1e-3 and over.model == "DFN"
