@@ -186,6 +186,16 @@ TESLA_4680_CATHODE_THICKNESS_M = 87.5e-6
 TESLA_4680_CATHODE_DENSITY_KG_PER_M3 = 3320.0
 TESLA_4680_CATHODE_AM_MASS_FRACTION = 0.95
 TESLA_4680_ANODE_THICKNESS_M = 131e-6
+#: The anode per side in the can, as the validation uses it: the thickness at which a tight
+#: winding of the teardown's layers (cathode 87.5 µm, foils and separators 10 µm) in its measured
+#: roll (radii 2.5-22.25 mm, 71 mm coated height) gives its measured cathode area, 0.496 m² (the
+#: BattMo set). The published 131 µm cannot: that roll would hold 0.454 m². Which measurement we
+#: trust, and why, is in docs/cell-simulator.md ("Validation against the Tesla 4680 teardown").
+TESLA_4680_ANODE_THICKNESS_IN_CAN_M = 111e-6
+#: Loss of lithium inventory of the teardown's electrodes, fitted by ``electroforge-calibrate``
+#: (calibration ``ank2023-tesla-4680``) to the three-electrode T-cell pOCV of Ank 2023's
+#: supplementary material: 7.06 % ± 0.48 % (docs/cell-simulator.md).
+TESLA_4680_LITHIUM_LOSS_FRACTION = 0.0706
 TESLA_4680_PARTICLE_RADIUS_M = 5.22e-6
 """Chen2020's NMC811 particle radius (the parameter set the validation runs on)."""
 
@@ -197,7 +207,8 @@ def tesla_4680_teardown_cathode(materials: CathodeMaterials = NMC811) -> Electro
     ``materials``' densities (porosity 0.249 for NMC811); transport is Bruggeman's
     (tortuosity factor = porosity^-0.5), the surface area that of spheres of
     :data:`TESLA_4680_PARTICLE_RADIUS_M`. Put it in ``Cylindrical.preset("4680",
-    anode_thickness_m=TESLA_4680_ANODE_THICKNESS_M)`` to reproduce docs/cell-simulator.md's
+    anode_thickness_m=TESLA_4680_ANODE_THICKNESS_IN_CAN_M,
+    lithium_loss_fraction=TESLA_4680_LITHIUM_LOSS_FRACTION)`` to reproduce docs/cell-simulator.md's
     validation table.
     """
     rho, w = TESLA_4680_CATHODE_DENSITY_KG_PER_M3, TESLA_4680_CATHODE_AM_MASS_FRACTION

@@ -1,16 +1,18 @@
 """How far each uncertain input of the 4680 preset moves the teardown validation.
 
 The validation (docs/cell-simulator.md, "Validation against the Tesla 4680 teardown") puts the
-teardown's own cathode and anode into ``Cylindrical.preset("4680")``. Several inputs of that
-preset are assumptions or single-source numbers (can wall and ends, foil thicknesses, the anode
-thickness, the electrolyte fill and density, the separator). This script changes one of them at
+teardown's own cathode into ``Cylindrical.preset("4680")`` with the anode the measured roll holds
+at the measured electrode area (111 µm per side) and the lithium loss fitted to the teardown's
+T-cell (7.06 %). Several inputs of that preset are assumptions or single-source numbers (can
+wall and ends, foil thicknesses, the anode thickness, the lithium loss, the electrolyte fill and
+density, the separator). This script changes one of them at
 a time, within the range public teardown reports and common cell practice span, and reports
 winding length, electrode area, capacity, energy, mass and Wh/kg at C/20 next to the teardown's
 figures, so a reader sees which unknown could close which gap, and by how much.
 
     python scripts/cell_sensitivity.py [--rate 0.05] [--markdown docs/_cell_sensitivity.md]
 
-Takes ~30 s (one PyBaMM solve per row).
+Takes ~60 s (one PyBaMM solve per row).
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from pathlib import Path
 
 import attrs
 
-from electroforge.cells import (TESLA_4680_ANODE_THICKNESS_M, TESLA_4680_STACK, Cylindrical,
+from electroforge.cells import (TESLA_4680_ANODE_THICKNESS_IN_CAN_M, TESLA_4680_ANODE_THICKNESS_M,
+                                TESLA_4680_LITHIUM_LOSS_FRACTION, TESLA_4680_STACK, Cylindrical,
                                 tesla_4680_teardown_cathode)
 from electroforge.model import ConstantCurrent
 from electroforge.plugins.pybamm.simulator import PyBaMMSimulator
@@ -45,7 +48,11 @@ VARIANTS: list[tuple[str, Callable[[], dict]]] = [
     ("can ends 1.0 mm", lambda: {"can_end_m": 0.0010}),
     ("Cu foil 8 µm", _stack(cu_foil_thickness_m=8e-6)),
     ("Al foil 12 µm", _stack(al_foil_thickness_m=12e-6)),
+    ("anode 131 µm per side (published)", lambda: {"anode_thickness_m": TESLA_4680_ANODE_THICKNESS_M}),
     ("anode 117 µm per side", lambda: {"anode_thickness_m": 117e-6}),
+    ("no lithium loss (the neutral cell)", lambda: {"lithium_loss_fraction": 0.0}),
+    ("lithium loss 6.1 % (fit − 2σ)", lambda: {"lithium_loss_fraction": TESLA_4680_LITHIUM_LOSS_FRACTION - 0.0097}),
+    ("lithium loss 8.0 % (fit + 2σ)", lambda: {"lithium_loss_fraction": TESLA_4680_LITHIUM_LOSS_FRACTION + 0.0097}),
     ("separator 12 µm", _stack(separator_thickness_m=12e-6, separator_areal_mass_kg_per_m2=0.0054 * 1.2)),
     ("electrolyte 1.20 g/cm³", _stack(electrolyte_density_kg_per_m3=1200.0)),
     ("electrolyte 10 % beyond the pores", lambda: {"electrolyte_excess_fraction": 0.10}),
@@ -58,7 +65,8 @@ def run(rate_C: float) -> list[dict]:
     cathode = tesla_4680_teardown_cathode()
     rows = []
     for label, make in VARIANTS:
-        overrides = {"anode_thickness_m": TESLA_4680_ANODE_THICKNESS_M, **make()}
+        overrides = {"anode_thickness_m": TESLA_4680_ANODE_THICKNESS_IN_CAN_M,
+                     "lithium_loss_fraction": TESLA_4680_LITHIUM_LOSS_FRACTION, **make()}
         cell = Cylindrical.preset("4680", **overrides)
         layout = sim.layout(cathode, cell)
         perf = sim.simulate(cathode, cell, ConstantCurrent(rate_C))
