@@ -146,6 +146,7 @@ def fit(
     step: str = typer.Option("discharge", "--step", help="pOCV step to fit: discharge or charge."),
     area: str = typer.Option(None, "--area", help="pOCV: cathode area of the measured cell, e.g. 0.942cm2 (default: the file's electrode_area_m2)."),
     plot: Path = typer.Option(None, "--plot", help="pOCV: write measured vs fitted curves to this image (PNG)."),
+    anchor_weight: float = typer.Option(1.0, "--anchor-weight", help="pOCV: weight of the step's end voltages (1: the simulator reproduces the measured capacity; 0: best curve shape)."),
 ) -> None:
     """Fit corrections so the simulator reproduces measured curves; write a calibration JSON."""
     from electroforge.cells import cell_from_name
@@ -171,8 +172,10 @@ def fit(
         area_m2 = None if area is None else _parse_area_m2(area)
         pocv = read_pocv_csv(measurements[0])
         typer.echo(f"fitting {', '.join(names)} to the {step} of {measurements[0]} ...", err=True)
+        if not (math.isfinite(anchor_weight) and anchor_weight >= 0):
+            raise ValidationError(f"--anchor-weight {anchor_weight!r}: must be >= 0")
         result = fit_balance(pocv, the_electrode, fmt, fit=names, step=step, electrode_area_m2=area_m2,
-                             simulator_options={"model": model}, provenance=prov)
+                             simulator_options={"model": model}, anchor_weight=anchor_weight, provenance=prov)
         cal = result.calibration
         if plot is not None:
             plot_balance(result, plot)
