@@ -83,3 +83,19 @@ def test_balance_fit_argument_errors(tmp_path):
     res = runner.invoke(app, ["fit", str(ank2023_tcell_path()), "--electrode", "tesla-4680-teardown", "--cell", "4680",
                               "--fit", "lli,tau", "-o", str(tmp_path / "x.json")])
     assert res.exit_code != 0 and "fit them in two runs" in str(res.exception)
+
+
+def test_console_script_malformed_pocv_is_one_line_exit_2(tmp_path):
+    """Through the console script: a pOCV file without units in its header is one line naming
+    the file and the column, exit 2, no traceback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,current_A,voltage_V\n" + "".join(f"{k},1e-4,{4 - 0.01 * k}\n" for k in range(12)))
+    exe = str(Path(sys.executable).with_name("electroforge-calibrate"))
+    res = subprocess.run([exe, "fit", str(bad), "--fit", "lli", "--electrode", "tesla-4680-teardown", "--cell", "4680",
+                          "-o", str(tmp_path / "x.json")], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0 and "bad.csv" in res.stderr and "rename it time_s" in res.stderr
