@@ -11,7 +11,6 @@ import pytest
 os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
 
 from electroforge.cells import TESLA_4680_ANODE_THICKNESS_IN_CAN_M, cell_from_name, tesla_4680_teardown_cathode  # noqa: E402
-from electroforge.config import config_from_dict  # noqa: E402
 from electroforge.model import ConstantCurrent  # noqa: E402
 from electroforge_calibrate.balance import fit_balance  # noqa: E402
 from electroforge_calibrate.pocv import ank2023_tcell_path, read_pocv_csv  # noqa: E402
@@ -54,17 +53,14 @@ def test_tcell_calibration_predicts_the_4680_within_5_percent(calibrated):
         assert getattr(perf, figure) == pytest.approx(measured, rel=0.05), (figure, getattr(perf, figure), measured)
 
 
-def test_a_campaign_config_names_the_shipped_calibration():
+def test_the_calibrated_case_study_config_names_the_shipped_calibration():
+    """``case-study-2-calibrated`` (the core's configs) runs case study 2 on this calibration."""
+    from electroforge.config import load_config
     from electroforge.registry import get_registry
 
-    cfg = config_from_dict({
-        "name": "named-calibration", "seed": 1, "budget": 1, "batch": 1, "objective": "energy_density_Wh_per_L",
-        "protocols": ["1C"], "design": {"porosity": [0.3, 0.4]},
-        "fixed": {"am_mass_fraction": 0.95, "binder_adhesion": 0.5, "mass_loading_mg_per_cm2": 20.0},
-        "generator": {"name": "procedural", "shape": 32}, "characterizer": {"name": "taufactor"},
-        "simulator": {"name": "pybamm-calibrated", "options": {"calibration": "ank2023-tesla-4680"}},
-        "cell": {"format": "4680"}, "optimizer": {"name": "sobol"},
-    }, source="named-calibration")
+    cfg = load_config("case-study-2-calibrated")
+    assert cfg.simulator.name == "pybamm-calibrated" and cfg.cell_format == "4680"
     sim = get_registry().create("cell_simulator", cfg.simulator.name, **dict(cfg.simulator.options))
-    assert sim.lithium_loss_fraction == pytest.approx(load_calibration("ank2023-tesla-4680").parameters["lithium_loss_fraction"])
+    shipped = load_calibration("ank2023-tesla-4680").parameters
+    assert sim.lithium_loss_fraction == pytest.approx(shipped["lithium_loss_fraction"])
     assert sim.calibrated_cell(cell_from_name("4680")).lithium_loss_fraction == sim.lithium_loss_fraction
