@@ -617,6 +617,13 @@ def cell_from_name(name: str, **overrides: Any) -> CellFormat:
     """``"half"`` -> :class:`HalfCell`; ``"4680"`` / ``"21700"`` -> :meth:`Cylindrical.preset`."""
     key = str(name).strip().lower()
     if key in ("half", "halfcell", "half-cell", "coin"):
+        fields = {f.name for f in attrs.fields(HalfCell)} - {"name", "kind"}
+        for option in overrides:
+            if option == "lithium_loss_fraction":
+                raise ValidationError(f"cell {name!r}: lithium_loss_fraction applies to full cells; a half cell's "
+                                      "lithium counter electrode is an unlimited reservoir")
+            if option not in fields:
+                raise ValidationError(f"cell {name!r}: unknown option {option!r}; known: {', '.join(sorted(fields))}")
         return HalfCell(**overrides)
     if key in CYLINDRICAL_PRESETS:
         return Cylindrical.preset(key, **overrides)

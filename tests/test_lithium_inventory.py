@@ -97,3 +97,10 @@ def test_lithium_loss_out_of_range_is_a_one_line_error(value):
 def test_window_out_of_range_is_a_one_line_error(kwargs, match):
     with pytest.raises(PluginError, match=match):
         PyBaMMSimulator(**kwargs)
+
+
+def test_a_half_cell_has_no_lithium_inventory_to_lose():
+    with pytest.raises(ValidationError, match="lithium_loss_fraction applies to full cells"):
+        cell_from_name("half", lithium_loss_fraction=0.05)
+    with pytest.raises(ValidationError, match="unknown option 'wall'; known: area_m2, stack"):
+        cell_from_name("half", wall=1.0)
