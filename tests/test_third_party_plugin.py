@@ -1,5 +1,6 @@
 """A real outside distribution, pip-installed into a temporary target, is discovered and usable."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,13 @@ SAMPLE = Path(__file__).parent / "sample_plugin"
 def installed_checker(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
     build = tmp_path_factory.mktemp("build")
+    # pip builds in the source folder (build/, *.egg-info): build a private copy, so that test
+    # processes running in parallel (pytest-xdist) never race on tests/sample_plugin
+    source = build / "sample_plugin"
+    shutil.copytree(SAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(SAMPLE)],
+         "--target", str(target), str(source)],
         check=True, capture_output=True, cwd=build,
     )
     return target
