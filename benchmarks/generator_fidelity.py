@@ -10,10 +10,20 @@ distance transform) and the ``taufactor`` characterizer (active-pore surface are
 pore tortuosity through x, solid effective conductivity). Errors compare means over seeds at each
 point and are then averaged over the points; the targets are issue 11's (``fidelity.TARGETS``).
 
+Beside the score (issue 28's realism measures, :data:`fidelity.REPORTED`): the Euler
+characteristic of each phase (difference, and difference in units of procedural's seed-to-seed
+standard deviation), the particle-size distribution and the chord-length distribution of each
+phase (Wasserstein-1 distance relative to procedural's mean, and Kolmogorov-Smirnov statistic),
+and at each point the **classifier two-sample test** (``fidelity.classifier_two_sample_accuracy``):
+a small 2D CNN trained on slices of ``--classifier-volumes`` − 1 volumes of each generator and
+tested on slices of one more of each (split by volume); held-out accuracy 0.5 means it cannot
+tell them apart. Its control is the same test between two seed sets of procedural.
+
 Usage::
 
     python benchmarks/generator_fidelity.py [--size 64] [--seeds 3] [--weights PATH] [--markdown out.md]
                                             [--json out.json] [--cache runs/fidelity_64.pkl]
+                                            [--classifier-volumes 5] [--classifier-crops 192]
 """
 from __future__ import annotations
 
@@ -40,6 +50,20 @@ ERROR_ROWS = [
     ("chord_pore_rel", "mean chord length, pore, mean over axes (rel)", "rel"),
     ("particle_d_rel", "particle diameter 8·(mean EDT − ½ voxel) (rel)", "rel"),
 ]
+#: Realism measures reported beside the score (no target in the score; issue 28's in the label).
+REPORTED_ROWS = [
+    ("euler_active_spread", "Euler characteristic, active, in seed-to-seed std (target ≤ 2)", "x"),
+    ("euler_pore_spread", "Euler characteristic, pore, in seed-to-seed std (target ≤ 2)", "x"),
+    ("euler_binder_spread", "Euler characteristic, binder, in seed-to-seed std (target ≤ 2)", "x"),
+    ("psd_w1_rel", "particle-size distribution, W1 / mean radius (target ≤ 10 %)", "rel"),
+    ("psd_ks", "particle-size distribution, KS statistic", "abs"),
+    ("chord_pore_w1_rel", "chord-length distribution, pore, W1 / mean", "rel"),
+    ("chord_active_w1_rel", "chord-length distribution, active, W1 / mean", "rel"),
+    ("chord_binder_w1_rel", "chord-length distribution, binder, W1 / mean", "rel"),
+    ("chord_pore_ks", "chord-length distribution, pore, KS", "abs"),
+    ("chord_active_ks", "chord-length distribution, active, KS", "abs"),
+    ("chord_binder_ks", "chord-length distribution, binder, KS", "abs"),
+]
 
 
 def main(argv=None) -> dict:
@@ -52,7 +76,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--json", default=None, help="also write the errors as JSON")
     ap.add_argument("--cache", default=None,
                     help="pickle of the procedural measurements (reused when size, seeds and points match)")
+    ap.add_argument("--classifier-volumes", type=int, default=5,
+                    help="volumes per generator and point for the classifier two-sample test (0: skip it)")
+    ap.add_argument("--classifier-crops", type=int, default=192, help="slice crops per volume for that test")
+    ap.add_argument("--classifier-epochs", type=int, default=6)
     args = ap.parse_args(argv)
+    if args.classifier_volumes == 1 or args.classifier_volumes < 0:
+        ap.error(f"--classifier-volumes {args.classifier_volumes}: need at least 2 (train on all but one) or 0")
     torch.set_num_threads(1)
     from electroforge.plugins.gan import fidelity as fd
     from electroforge.plugins.gan.generator import GanGenerator
@@ -73,7 +103,16 @@ def main(argv=None) -> dict:
 
     import pickle
 
-    cache_key = (n, k, tuple(UNIT_POINTS[: args.points]), tuple(fd.TARGETS), fd.REPORTED)
+    nc = args.classifier_volumes
+    classifier = dict(crop=min(64, n), crops_per_volume=args.classifier_crops, epochs=args.classifier_epochs)
+
+    def two_sample(gen_a, seed_a, p, seed_b=3000):
+        """Held-out accuracy telling gen_a's volumes (seeds seed_a...) from procedural's (seed_b...)."""
+        a = [gen_a.generate(p, shape, seed=seed_a + s).labels for s in range(nc)]
+        b = [proc.generate(p, shape, seed=seed_b + s).labels for s in range(nc)]
+        return fd.classifier_two_sample_accuracy(a, b, **classifier)
+
+    cache_key = (n, k, tuple(UNIT_POINTS[: args.points]), tuple(fd.TARGETS), fd.REPORTED, nc, tuple(classifier.items()))
     cache = {}
     if args.cache and Path(args.cache).is_file():
         saved = pickle.loads(Path(args.cache).read_bytes())
@@ -86,6 +125,7 @@ def main(argv=None) -> dict:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     per_point = {"gan": [], "noise_floor": []}
     results = {}
+    accuracy: dict[tuple, tuple[float, float]] = {}
     um = gan.voxel_size_m * 1e6
     for u in UNIT_POINTS[: args.points]:
         p = fd.unit_to_params(u, PARAMETERS)
@@ -94,6 +134,10 @@ def main(argv=None) -> dict:
         res = {"procedural": cache[u]["procedural"], "gan": run(gan, p, 0),
                "procedural, other seeds": cache[u]["procedural, other seeds"]}
         results[u] = res
+        if nc:
+            if "classifier_control" not in cache[u]:
+                cache[u]["classifier_control"] = two_sample(proc, 4000, p)
+            accuracy[u] = (two_sample(gan, 3000, p), cache[u]["classifier_control"])
         for gname, r in res.items():
             tau = f"{r['tortuosity']:.2f}" + (f" ({r['blocked']} blocked)" if r.get("blocked") else "")
             lines.append(
@@ -117,17 +161,34 @@ def main(argv=None) -> dict:
         lines.append(f"| {label} | {fmt(gan_err[key])} ({fmt(worst)}) | {fmt(floor[key])} ({fmt(worst_f)}) | "
                      f"≤ {fmt(fd.TARGETS[key])} | {ok} |")
     lines += [f"| **score** (mean of error/target) | **{fd.score(gan_err):.2f}** | {fd.score(floor):.2f} | ≤ 1 | |"]
-    for phase in ("active", "pore"):  # topology measures, reported beside the score (no target)
+    for phase in fd.PHASE_NAMES:  # topology measures, reported beside the score (no target)
         key = f"euler_{phase}"
         if key + "_abs" not in gan_err:
             continue
         worst = max(e[key + "_abs"] for e in per_point["gan"])
         ref_mean = sum(r["procedural"][key] for r in results.values()) / len(results)
         gan_mean = sum(r["gan"][key] for r in results.values()) / len(results)
-        name = "active phase" if phase == "active" else "pores"
+        name = {"active": "active phase", "pore": "pores", "binder": "binder"}[phase]
         lines.append(f"| Euler characteristic of the {name} per 1,000 voxels (abs; not scored; procedural "
                      f"{ref_mean:.2f}, gan {gan_mean:.2f} on average) | {gan_err[key + '_abs']:.2f} ({worst:.2f}) | "
                      f"{floor[key + '_abs']:.2f} | | |")
+    lines += ["", "| realism measure, beside the score (mean over points; max in brackets) | gan | noise floor |",
+              "|---|---|---|"]
+    for key, label, kind in REPORTED_ROWS:
+        if key not in gan_err:
+            continue
+        fmt = {"rel": lambda x: f"{100 * x:.1f}%", "abs": lambda x: f"{x:.3f}", "x": lambda x: f"{x:.1f}×"}[kind]
+        worst = max(e[key] for e in per_point["gan"])
+        lines.append(f"| {label} | {fmt(gan_err[key])} ({fmt(worst)}) | {fmt(floor[key])} |")
+    if accuracy:
+        lines += ["", "| classifier two-sample test: held-out accuracy (0.5 = indistinguishable; target ≤ 0.70) "
+                  "| gan vs procedural | procedural vs procedural (control) |", "|---|---|---|"]
+        for u, (acc, ctrl) in accuracy.items():
+            p = fd.unit_to_params(u, PARAMETERS)
+            lines.append(f"| {p['am_mass_fraction']:.3f}, {p['porosity']:.3f}, {p['binder_adhesion']:.2f} | "
+                         f"{acc:.2f} | {ctrl:.2f} |")
+        lines.append(f"| worst point | {max(a for a, _ in accuracy.values()):.2f} | "
+                     f"{max(c for _, c in accuracy.values()):.2f} |")
     lines += ["",
               f"(fidelity run took {time.perf_counter() - t0:.0f} s; load average {load0:.1f} at start, "
               f"{os.getloadavg()[0]:.1f} at end)"]
@@ -136,7 +197,8 @@ def main(argv=None) -> dict:
     if args.markdown:
         Path(args.markdown).write_text(text + "\n")
     out = {"size": n, "seeds": k, "weights": str(gan.weights), "steps": gan.steps, "gan": gan_err, "noise_floor": floor,
-           "score": fd.score(gan_err), "noise_floor_score": fd.score(floor)}
+           "score": fd.score(gan_err), "noise_floor_score": fd.score(floor),
+           "classifier_accuracy": {str(u): {"gan": a, "control": c} for u, (a, c) in accuracy.items()}}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=lambda x: None if not math.isfinite(x) else x))
     return out

@@ -64,7 +64,8 @@ def test_gan_deterministic_for_a_seed(gan):
 
 @pytest.mark.parametrize("channels_last", [True, False])
 @pytest.mark.parametrize("design", [{"nz": 16, "channels": (64, 32, 16)},
-                                    {"nz": 8, "channels": (48, 32, 16, 8), "noise_stages": 2}])
+                                    {"nz": 8, "channels": (48, 32, 16, 8), "noise_stages": 2},
+                                    {"nz": 8, "channels": (24, 16, 12, 8, 4), "noise_stages": 3}])
 def test_gan_fast_inference_equals_the_plain_forward(design, channels_last):
     """The sub-pixel form of upsample+conv with batch norm folded in is a reparametrisation: the same
     logits (to float rounding) and the same noise draws, at any shape, with and without stage noise,

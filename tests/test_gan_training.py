@@ -9,7 +9,7 @@ import torch
 
 from electroforge.errors import InputFileError, ValidationError
 from electroforge.imageio import write_microstructure
-from electroforge.plugins.gan import training
+from electroforge.plugins.gan import losses, training
 from electroforge.plugins.gan.generator import GanGenerator
 from electroforge.plugins.procedural import ProceduralGenerator
 
@@ -63,7 +63,7 @@ def test_gan_training_runs_end_to_end_and_weights_load_identically(tiny_data, tm
     # fp16 export: the same weights rounded to half precision, a small file
     half = tmp_path / "h.pt"
     training.export_weights(trainer, half, fp16=True)
-    sd = training.torch.load(half, weights_only=True)["state_dict"]
+    sd = torch.load(half, weights_only=True)["state_dict"]
     assert all(sd[k].dtype == torch.float16 for k, v in trainer.G_export.state_dict().items() if v.is_floating_point())
 
 
@@ -120,7 +120,7 @@ def test_cli_train_generator_writes_weights_and_checkpoint(tiny_data, tmp_path, 
             "--tile", "16", "--batch", "1", "--steps", "1")
     assert r.returncode == 0, r.stderr
     assert out.is_file() and (tmp_path / "cli.pt.ckpt").is_file()
-    assert training.torch.load(out, weights_only=True)["steps"] == 1
+    assert torch.load(out, weights_only=True)["steps"] == 1
     r = cli("train-generator", "--images", str(tmp_path / "nope"), "--labels", "x.csv", "-o", str(out))
     assert r.returncode == 2 and r.stderr.startswith("error:") and "nope" in r.stderr
 
@@ -333,7 +333,7 @@ def test_gan_s2_term_is_off_by_default_and_pulls_s2_towards_the_images(tiny_data
     assert training.Trainer(data, training.TrainConfig(steps=1, **cfg)).s2_targets is None
     with pytest.raises(ValidationError, match="s2_weight"):
         training.TrainConfig(s2_weight=-1.0)
-    targets = training._image_s2(data.volumes, 3, TINY["tile"] // 2)
+    targets = losses.image_s2(data.volumes, 3, TINY["tile"] // 2)
 
     def s2_rmse_after(s2_weight: float) -> float:
         fake, trainer = _probabilities_after_training(data, dict(cfg, s2_weight=s2_weight))
@@ -370,7 +370,7 @@ def test_gan_coverage_term_is_off_by_default_and_pulls_coverage_towards_the_imag
                                      data.bounds, data.voxel_size_m, ("pore", "solid"))
     with pytest.raises(ValidationError, match="no phase named 'active' or 'binder'"):
         training.Trainer(two_phase, training.TrainConfig(steps=1, coverage_weight=1.0, **cfg))
-    targets = training._image_coverage(data.volumes, 3, 1, 2)
+    targets = losses.image_coverage(data.volumes, 3, 1, 2)
     assert float(targets.max() - targets.min()) > 0.1  # adhesion 0 vs 1: the term has something to learn
 
     def coverage_rmse_after(weight: float) -> float:
@@ -526,7 +526,7 @@ def test_gan_euler_term_on_a_larger_volume_is_validated_and_drawn_at_that_size(t
     trainer = training.Trainer(data, training.TrainConfig(steps=1, euler_tile=big, **cfg))
     seen = []
     real = training.euler_density_torch
-    monkeypatch.setattr(training, "euler_density_torch", lambda p: seen.append(p.shape) or real(p))
+    monkeypatch.setattr(losses, "euler_density_torch", lambda p: seen.append(p.shape) or real(p))
     rec = trainer.step()
     assert seen == [(1, 2, big, big, big)]  # one extra volume of the requested edge, pore and active
     assert rec["euler_rmse"] > 0
@@ -591,3 +591,100 @@ def test_gan_3d_critic_resumes_exactly_and_starts_fresh_on_a_checkpoint_without_
     training.train(data, tmp_path / "c.pt", training.TrainConfig(steps=2, **TINY), fp16=False)
     added = training.train(data, tmp_path / "c.pt", training.TrainConfig(steps=3, **cfg), resume=True, fp16=False)
     assert added.step_count == 3 and "wasserstein3d" not in added.history[1] and "wasserstein3d" in added.history[2]
+
+
+# ---------------------------------------------------------------- the particle design (issue 28)
+PARTICLE = {**TINY, "channels": (8, 8, 8, 8), "noise_stages": 2, "ema_decay": 0.9, "critic3d_weight": 1.0,
+            "critic3d_channels": (4, 8), "critic3d_pool": 2, "subpixel": True}
+
+
+def test_gan_subpixel_stages_are_the_plain_stages_in_values_gradients_and_noise_draws():
+    from electroforge.plugins.gan.nets import CondGenerator3D
+
+    torch.manual_seed(0)
+    net = CondGenerator3D(3, 4, (8, 6, 4), 3, noise_stages=2)
+    with torch.no_grad():
+        for st in net.stages:
+            st.norm.weight.uniform_(0.5, 1.5)
+            st.norm.bias.uniform_(-0.5, 0.5)
+    z, c = torch.randn(2, 4, 3, 2, 4), torch.rand(2, 3)
+    out = {}
+    for sub in (False, True):
+        net.subpixel = sub
+        net.zero_grad()
+        torch.manual_seed(1)
+        y = net.logits(z, c)
+        after = torch.rand(1)
+        (y * torch.linspace(-1, 1, y.numel()).reshape(y.shape)).sum().backward()
+        out[sub] = (y.detach(), [p.grad.clone() for p in net.parameters()], after)
+    assert torch.allclose(out[True][0], out[False][0], atol=1e-5)
+    for a, b in zip(out[True][1], out[False][1]):
+        assert torch.allclose(a, b, atol=1e-4 * float(b.abs().max()) + 1e-7)
+    assert out[True][2] == out[False][2]  # the same random draws
+
+
+def test_gan_pooled_3d_critic_judges_the_coarse_volume_and_is_validated():
+    from electroforge.plugins.gan.nets import CondCritic3D
+
+    torch.manual_seed(0)
+    d = CondCritic3D(3, 3, tile=16, channels=(4, 8), pool=2)
+    x, c = torch.softmax(torch.randn(2, 3, 16, 16, 16), 1), torch.rand(2, 3)
+    # a volume whose 2x2x2 blocks hold the same phase fractions looks the same to it
+    blocks = torch.nn.functional.avg_pool3d(x, 2)
+    same = torch.nn.functional.interpolate(blocks, scale_factor=2, mode="nearest")
+    assert torch.allclose(d(x, c), d(same, c), atol=1e-6)
+    assert not torch.allclose(d(x, c), d(x.flip(2), c), atol=1e-6)
+    with pytest.raises(ValidationError, match="critic3d_pool"):
+        training.TrainConfig(**{**PARTICLE, "critic3d_pool": 3})
+
+
+def test_gan_particle_design_resumes_exactly(tiny_data, tmp_path):
+    """The issue-28 design (sub-pixel training, pooled 3D critic with its own channels, EMA):
+    two steps, checkpoint, two more equal four straight steps, all networks included."""
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    straight = training.train(data, tmp_path / "a.pt", training.TrainConfig(steps=4, **PARTICLE), fp16=False)
+    training.train(data, tmp_path / "b.pt", training.TrainConfig(steps=2, **PARTICLE), fp16=False)
+    resumed = training.train(data, tmp_path / "b.pt", training.TrainConfig(steps=4, **PARTICLE), resume=True, fp16=False)
+    assert [h["loss_g"] for h in resumed.history] == [h["loss_g"] for h in straight.history]
+    assert [h["wasserstein3d"] for h in resumed.history] == [h["wasserstein3d"] for h in straight.history]
+    for a, b in ((resumed.G_ema, straight.G_ema), (resumed.D3, straight.D3), (resumed.Ds, straight.Ds)):
+        for k, v in b.state_dict().items():
+            assert torch.equal(a.state_dict()[k], v), k
+    gen = GanGenerator(weights=tmp_path / "a.pt", device="cpu")  # its weights load in the plugin
+    assert gen.tile == 16 and gen.generate({}, (20, 16, 24), seed=0).labels.shape == (20, 16, 24)
+    with pytest.raises(InputFileError, match="critic3d_pool=2, this run has 1"):
+        training.train(data, tmp_path / "b.pt", training.TrainConfig(steps=5, **{**PARTICLE, "critic3d_pool": 1}),
+                       resume=True)
+
+
+def test_gan_checkpoint_older_than_the_particle_options_still_resumes(tiny_data, tmp_path):
+    """A checkpoint written before critic3d_channels / critic3d_pool / subpixel existed (the
+    committed ones) was trained at their defaults and resumes with them."""
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    cfg = {**TINY, "critic3d_weight": 1.0}
+    training.train(data, tmp_path / "a.pt", training.TrainConfig(steps=2, **cfg), fp16=False)
+    ckpt = training.checkpoint_path_for(tmp_path / "a.pt")
+    st = torch.load(ckpt, weights_only=False)
+    for k in ("critic3d_channels", "critic3d_pool", "subpixel"):
+        del st["config"][k]
+    torch.save(st, ckpt)
+    resumed = training.train(data, tmp_path / "a.pt", training.TrainConfig(steps=3, **cfg), resume=True, fp16=False)
+    assert resumed.step_count == 3 and "wasserstein3d" in resumed.history[2]
+
+
+def test_gan_training_checkpoints_on_wall_time_as_well_as_on_steps(tiny_data, tmp_path):
+    """With checkpoint_minutes the loop saves once that much time has passed since the last save,
+    between the step-count checkpoints (here 0 minutes: after every update)."""
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    cfg = training.TrainConfig(steps=3, **{**TINY, "checkpoint_every": 100})
+    for name, minutes, expected in (("t.pt", 0.0, [1, 2]), ("u.pt", None, [])):
+        ckpt = training.checkpoint_path_for(tmp_path / name)
+        saved_steps = []
+
+        def watch(rec, ckpt=ckpt, saved_steps=saved_steps):  # called after each update, before its save
+            if ckpt.is_file():
+                saved_steps.append(torch.load(ckpt, weights_only=False)["step"])
+
+        training.train(data, tmp_path / name, cfg, callback=watch, fp16=False, checkpoint_minutes=minutes)
+        # 0 minutes: saved after every update; none: only at the step count (100) and at the end
+        assert saved_steps == expected, name

@@ -21,7 +21,24 @@ says ``_um``):
   (6-connected; number of components − tunnels + cavities) per 1,000 voxels: topology measures.
   Separate particles that touch at a few necks give a value near zero; a branched network with
   many loops a negative one; for the pores, more loops are more parallel paths. Reported beside
-  the score (``euler_active_abs``, ``euler_pore_abs``), not part of it (no target).
+  the score (``euler_active_abs``, ``euler_pore_abs``), not part of it (no target);
+  ``euler_binder`` likewise for the carbon-binder domain. :func:`mean_measures` keeps their
+  seed-to-seed standard deviation (``euler_*_std``), and :func:`compare` reports the difference in
+  units of the reference's spread (``euler_*_spread``; issue 28's target: within 2);
+* ``psd``: the particle-size distribution of the active phase: a normalised histogram over
+  :data:`RADIUS_BINS` of the radii (voxels) of the maximal inscribed balls at the local maxima of
+  its distance transform (:func:`particle_radius_histogram`; for a packing of spheres, one radius
+  per sphere, its own); compared by the Wasserstein-1 distance relative to the reference's mean
+  radius (``psd_w1_rel``) and the Kolmogorov-Smirnov statistic (``psd_ks``);
+* ``chord_hist``: the chord-length distributions of pore, active and binder (runs along all three
+  axes pooled, normalised counts of lengths 1..:data:`CHORD_MAX` voxels, longer runs in the last
+  bin; :func:`chord_length_histogram`), compared the same way (``chord_<phase>_w1_rel``,
+  ``chord_<phase>_ks``).
+
+The distribution distances and Euler spreads are reported beside the score (:data:`REPORTED`),
+not part of it, so scores stay comparable with earlier rounds. :func:`classifier_two_sample_accuracy`
+is the classifier two-sample test: the held-out accuracy of a small 2D CNN trained to tell slices
+of one generator's volumes from another's (0.5: indistinguishable).
 
 With a characterizer (:func:`measure`), the electrode metrics are added: ``surface_area_per_um``
 (active-pore area per volume), ``binder_coverage``, ``tortuosity`` (pore, through x) and
@@ -63,7 +80,19 @@ TARGETS: dict[str, float] = {
 
 
 #: Errors reported beside the score but not part of it (no target in issue 11).
-REPORTED: tuple[str, ...] = ("euler_active_abs", "euler_pore_abs")
+REPORTED: tuple[str, ...] = (
+    "euler_active_abs", "euler_pore_abs", "euler_binder_abs",
+    "euler_active_spread", "euler_pore_spread", "euler_binder_spread",
+    "psd_w1_rel", "psd_ks",
+    "chord_pore_w1_rel", "chord_pore_ks", "chord_active_w1_rel", "chord_active_ks",
+    "chord_binder_w1_rel", "chord_binder_ks",
+)
+
+#: Bin edges (voxels) of the particle-radius histogram.
+RADIUS_BINS = np.arange(0.0, 24.01, 0.5)
+#: Longest chord (voxels) with its own bin in the chord-length histograms.
+CHORD_MAX = 128
+PHASE_NAMES = ("pore", "active", "binder")
 
 
 def two_point_correlation(labels: np.ndarray, phase: int, axis: int, r_max: int) -> np.ndarray:
@@ -99,6 +128,50 @@ def particle_diameter_voxels(mask: np.ndarray) -> float:
     return _diameter_from_edt(ndi.distance_transform_edt(mask)[mask])
 
 
+def particle_radius_histogram(mask: np.ndarray, min_radius: float = 2.0, window: int = 5) -> np.ndarray:
+    """Normalised histogram over :data:`RADIUS_BINS` of the phase's particle radii (voxels): the
+    distance-transform value at each local maximum of the distance transform over a ``window``³
+    neighbourhood, at least ``min_radius`` deep (the centre of a maximal inscribed ball: for a
+    sphere, its radius; elongated or branched shapes give many maxima along their ridges, with the
+    ridge's half-thickness). All zeros when there is none."""
+    mask = np.asarray(mask, dtype=bool)
+    hist = np.zeros(len(RADIUS_BINS) - 1)
+    if not mask.any():
+        return hist
+    d = ndi.distance_transform_edt(mask)
+    peaks = d[(d >= min_radius) & (d == ndi.maximum_filter(d, size=window))]
+    if peaks.size:
+        hist = np.histogram(np.clip(peaks, RADIUS_BINS[0], RADIUS_BINS[-1] - 1e-9), RADIUS_BINS)[0].astype(float)
+        hist /= hist.sum()
+    return hist
+
+
+def chord_lengths(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Lengths (voxels) of all runs of True along ``axis`` (runs cut by the box faces included)."""
+    m = np.moveaxis(np.asarray(mask, dtype=bool), axis, -1).reshape(-1, mask.shape[axis])
+    padded = np.zeros((m.shape[0], m.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = m
+    step = np.diff(padded, axis=1)
+    starts, ends = np.nonzero(step == 1), np.nonzero(step == -1)  # row-major: paired in order
+    return ends[1] - starts[1]
+
+
+def chord_length_histogram(mask: np.ndarray) -> np.ndarray:
+    """Normalised counts of chord lengths 1..:data:`CHORD_MAX` voxels (index ``L - 1``; longer
+    chords in the last bin), runs along all three axes pooled; all zeros for an empty phase."""
+    lengths = np.concatenate([chord_lengths(mask, ax) for ax in range(3)])
+    hist = np.bincount(np.clip(lengths, 1, CHORD_MAX) - 1, minlength=CHORD_MAX).astype(float)
+    return hist / hist.sum() if hist.sum() else hist
+
+
+def distribution_distances(p: np.ndarray, q: np.ndarray, centres: np.ndarray) -> tuple[float, float]:
+    """Wasserstein-1 distance (in the units of ``centres``, equally spaced bin centres) and
+    Kolmogorov-Smirnov statistic between two normalised histograms on the same bins."""
+    diff = np.abs(np.cumsum(p) - np.cumsum(q))
+    width = float(centres[1] - centres[0]) if len(centres) > 1 else 1.0
+    return float(diff[:-1].sum() * width), float(diff.max())
+
+
 def morphology(labels: np.ndarray, r_max: int = 32) -> dict[str, Any]:
     """The morphology measures of one volume (see the module docstring)."""
     lab = np.asarray(labels)
@@ -119,7 +192,9 @@ def morphology(labels: np.ndarray, r_max: int = 32) -> dict[str, Any]:
         return 1000.0 * float(euler_number(mask, connectivity=1)) / n if mask.any() else 0.0
 
     return {"vf": vf, "s2": s2, "chord": chord, "particle_d": particle_d, "edt_p90": edt_p90,
-            "euler_active": euler(active), "euler_pore": euler(lab == PORE)}
+            "euler_active": euler(active), "euler_pore": euler(lab == PORE), "euler_binder": euler(lab == BINDER),
+            "psd": particle_radius_histogram(active),
+            "chord_hist": np.stack([chord_length_histogram(lab == p) for p in range(N_PHASES)])}
 
 
 def measure(ms, characterizer=None, r_max: int = 32) -> dict[str, Any]:
@@ -147,6 +222,8 @@ def mean_measures(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             out[k] = float(np.mean(finite)) if finite else math.inf
             if k == "tortuosity":
                 out["blocked"] = len(vals) - len(finite)
+            if k.startswith("euler_"):  # the seed-to-seed spread, for the Euler target of issue 28
+                out[k + "_std"] = float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan
         else:
             out[k] = np.mean(np.stack(vals), axis=0)
     out["n"] = len(rows)
@@ -159,6 +236,14 @@ def _rel(a: float, b: float) -> float:
     return abs(a / b - 1.0)
 
 
+def _per(distance: float, scale: float) -> float:
+    """``distance / scale``; an empty reference distribution (scale 0) gives 0 against another
+    empty one and infinity otherwise."""
+    if scale > 0:
+        return distance / scale
+    return 0.0 if distance == 0 else math.inf
+
+
 def compare(gen: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, float]:
     """Errors of ``gen`` against ``ref`` (both :func:`mean_measures` at one point)."""
     r = min(gen["s2"].shape[-1], ref["s2"].shape[-1])
@@ -169,10 +254,24 @@ def compare(gen: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, float]:
         "chord_pore_rel": float(np.mean(np.abs(gen["chord"][1] / ref["chord"][1] - 1))),
         "particle_d_rel": _rel(gen["particle_d"], ref["particle_d"]),
     }
-    for phase in ("active", "pore"):  # reported, not scored (not in TARGETS)
+    for phase in PHASE_NAMES:  # reported, not scored (not in TARGETS)
         key = f"euler_{phase}"
         if key in gen and key in ref:
             err[key + "_abs"] = abs(gen[key] - ref[key])
+            spread = ref.get(key + "_std", math.nan)
+            if math.isfinite(spread):
+                err[key + "_spread"] = err[key + "_abs"] / spread if spread > 0 else (0.0 if err[key + "_abs"] == 0 else math.inf)
+    if "psd" in gen and "psd" in ref:
+        centres = 0.5 * (RADIUS_BINS[1:] + RADIUS_BINS[:-1])
+        mean_r = float(np.sum(ref["psd"] * centres))
+        w1, ks = distribution_distances(gen["psd"], ref["psd"], centres)
+        err["psd_w1_rel"], err["psd_ks"] = _per(w1, mean_r), ks
+    if "chord_hist" in gen and "chord_hist" in ref:
+        lengths = np.arange(1, CHORD_MAX + 1, dtype=float)
+        for p, phase in enumerate(PHASE_NAMES):
+            mean_l = float(np.sum(ref["chord_hist"][p] * lengths))
+            w1, ks = distribution_distances(gen["chord_hist"][p], ref["chord_hist"][p], lengths)
+            err[f"chord_{phase}_w1_rel"], err[f"chord_{phase}_ks"] = _per(w1, mean_l), ks
     if "surface_area_per_um" in gen and "surface_area_per_um" in ref:
         err["surface_area_rel"] = _rel(gen["surface_area_per_um"], ref["surface_area_per_um"])
         err["tortuosity_rel"] = _rel(gen["tortuosity"], ref["tortuosity"])
@@ -242,7 +341,8 @@ class FidelityMonitor:
 
     def __call__(self, trainer) -> dict[str, float]:
         from electroforge.plugins.gan.generator import GanGenerator
-        from electroforge.plugins.gan.training import calibrate_phase_offsets, weights_payload
+        from electroforge.plugins.gan.calibration import calibrate_phase_offsets
+        from electroforge.plugins.gan.persistence import weights_payload
 
         nets = [("", trainer.G_export)]
         if trainer.G_ema is not None:
@@ -255,3 +355,67 @@ class FidelityMonitor:
             gen = GanGenerator.from_payload(payload, device=str(trainer.device), allow_extrapolation=True)
             out.update({prefix + k: v for k, v in self.evaluate(gen).items()})
         return out
+
+
+# ----------------------------------------------------------------------------- classifier two-sample test
+def _slice_crops(volumes: Sequence[np.ndarray], crop: int, per_volume: int, rng: np.random.Generator) -> np.ndarray:
+    """``per_volume`` random ``crop``² crops of slices (random axis, index and offset) of each volume."""
+    out = []
+    for v in volumes:
+        v = np.asarray(v)
+        for _ in range(per_volume):
+            ax = int(rng.integers(3))
+            w = np.moveaxis(v, ax, 0)
+            c = min(crop, w.shape[1], w.shape[2])
+            i, a, b = (int(rng.integers(w.shape[0])), int(rng.integers(w.shape[1] - c + 1)),
+                       int(rng.integers(w.shape[2] - c + 1)))
+            out.append(w[i, a:a + c, b:b + c])
+    return np.stack(out)
+
+
+def classifier_two_sample_accuracy(a: Sequence[np.ndarray], b: Sequence[np.ndarray], n_test: int = 1, crop: int = 64,
+                                   crops_per_volume: int = 192, epochs: int = 6, seed: int = 0,
+                                   n_phases: int = N_PHASES) -> float:
+    """Classifier two-sample test: held-out accuracy of a small 2D CNN that tells slices of the
+    label volumes ``a`` from slices of ``b`` (0.5: it cannot; 1.0: it always can).
+
+    Split by volume: the CNN (three strided 3x3 convolutions, 16-32-64 channels, global average,
+    one logit; one-hot phases in) is trained for ``epochs`` passes (Adam, binary cross-entropy)
+    on ``crops_per_volume`` random ``crop``² slice crops of each volume except the last ``n_test``
+    of each list, and tested on as many crops of those held-out volumes, so it must have learnt
+    the generators' difference, not the volumes'. Deterministic for ``seed`` (the caller's torch
+    RNG is left untouched); torch runs on the CPU with the caller's thread setting."""
+    import torch
+    from torch import nn
+
+    if min(len(a), len(b)) <= n_test:
+        raise ValueError(f"classifier two-sample test: need more than n_test={n_test} volumes of each generator "
+                         f"(got {len(a)} and {len(b)})")
+    rng = np.random.default_rng(seed)
+
+    def batch(vols_a, vols_b):
+        xa, xb = _slice_crops(vols_a, crop, crops_per_volume, rng), _slice_crops(vols_b, crop, crops_per_volume, rng)
+        x = torch.from_numpy(np.concatenate([xa, xb]).astype(np.int64))
+        x = nn.functional.one_hot(x, n_phases).permute(0, 3, 1, 2).float()
+        y = torch.cat([torch.zeros(len(xa)), torch.ones(len(xb))])
+        return x, y
+
+    x_train, y_train = batch(a[:-n_test], b[:-n_test])
+    x_test, y_test = batch(a[-n_test:], b[-n_test:])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Conv2d(n_phases, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(),
+                            nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                            nn.Linear(64, 1))
+        opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+        loss_fn = nn.BCEWithLogitsLoss()
+        for _ in range(int(epochs)):
+            order = torch.randperm(len(y_train))
+            for k in range(0, len(order), 32):
+                idx = order[k:k + 32]
+                opt.zero_grad()
+                loss_fn(net(x_train[idx])[:, 0], y_train[idx]).backward()
+                opt.step()
+        with torch.no_grad():
+            pred = torch.cat([net(x_test[k:k + 256])[:, 0] for k in range(0, len(y_test), 256)]) > 0
+    return float((pred.float() == y_test).float().mean())

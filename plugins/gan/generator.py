@@ -1,7 +1,7 @@
 """The ``gan`` generator: a conditional SliceGAN-style surrogate of the manufacturing simulator.
 
 Contract: ``GanGenerator(weights=None, device="auto", voxel_size_m=None, allow_extrapolation=False)``
-loads a weights file written by :func:`electroforge.plugins.gan.training.export_weights` (default:
+loads a weights file written by :func:`electroforge.plugins.gan.persistence.export_weights` (default:
 the shipped ``weights/default.pt``, trained on ``procedural`` output at the corners, face centres
 and centre of the parameter cube by ``scripts/train_gan.py``; ``weights="first-design"`` selects
 the other shipped file, see :func:`resolve_weights`). ``parameters`` is the envelope the
@@ -58,7 +58,7 @@ def load_weights(path: str | Path) -> dict[str, Any]:
     """Read and check a weights file (cached by path and modification time)."""
     import torch
 
-    from electroforge.plugins.gan.training import WEIGHTS_FORMAT
+    from electroforge.plugins.gan.persistence import WEIGHTS_FORMAT
 
     path = Path(path)
     if not path.is_file():
@@ -105,7 +105,8 @@ class GanGenerator:
         import torch
 
         from electroforge.plugins.gan.nets import CondGenerator3D
-        from electroforge.plugins.gan.training import float_state_dict, pick_device
+        from electroforge.plugins.gan.config import pick_device
+        from electroforge.plugins.gan.persistence import float_state_dict
 
         self.device = str(device)
         self.allow_extrapolation = bool(allow_extrapolation)
