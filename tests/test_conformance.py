@@ -36,7 +36,7 @@ def _installed(kind: str, name: str):
 # ---------------------------------------------------------------- built-in and contrib components
 FAST_GENERATORS = ["procedural", "gan", "gan-ensemble"]
 CHARACTERIZERS = ["taufactor"]
-MODEL_FREE_OPTIMIZERS = ["sobol", "random", "grid"]
+MODEL_FREE_OPTIMIZERS = ["sobol", "random", "grid", "optuna-tpe", "cmaes"]
 #: small but real settings so the GP-based optimizers finish in seconds
 BO_OPTIONS = {"n_initial": 3, "num_initial_samples": 200, "num_optimization_runs": 1, "num_kernel_samples": 2}
 BO_OPTIMIZERS = ["trieste", "trieste-warm"]
