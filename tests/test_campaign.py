@@ -192,6 +192,11 @@ def test_shipped_case_studies_load():
     assert gan.generator.name == "gan" and proc.generator.name == "procedural"
     assert (gan.seed, gan.budget, gan.space, gan.fixed, gan.protocols) == (
         proc.seed, proc.budget, proc.space, proc.fixed, proc.protocols)
+    for base in ("case-study-2", "case-study-3-energy", "case-study-3-power"):
+        cal, plain = load_config(f"{base}-calibrated"), load_config(base)
+        assert cal.simulator.name == "pybamm-calibrated" and plain.simulator.name == "pybamm"
+        assert (cal.seed, cal.budget, cal.space, cal.fixed, cal.protocols, cal.objective) == (
+            plain.seed, plain.budget, plain.space, plain.fixed, plain.protocols, plain.objective)
     assert load_config("case-study-1").cell_format == "half"
     assert load_config("case-study-3-power").protocols == ("200W",)
     assert load_config("case-study-3-energy").space.names == (

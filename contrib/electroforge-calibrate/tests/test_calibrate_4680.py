@@ -53,12 +53,15 @@ def test_tcell_calibration_predicts_the_4680_within_5_percent(calibrated):
         assert getattr(perf, figure) == pytest.approx(measured, rel=0.05), (figure, getattr(perf, figure), measured)
 
 
-def test_the_calibrated_case_study_config_names_the_shipped_calibration():
-    """``case-study-2-calibrated`` (the core's configs) runs case study 2 on this calibration."""
+@pytest.mark.parametrize(
+    "config", ["case-study-2-calibrated", "case-study-3-energy-calibrated", "case-study-3-power-calibrated"]
+)
+def test_the_calibrated_case_study_config_names_the_shipped_calibration(config):
+    """The core's ``*-calibrated`` configs run their case study on this calibration."""
     from electroforge.config import load_config
     from electroforge.registry import get_registry
 
-    cfg = load_config("case-study-2-calibrated")
+    cfg = load_config(config)
     assert cfg.simulator.name == "pybamm-calibrated" and cfg.cell_format == "4680"
     sim = get_registry().create("cell_simulator", cfg.simulator.name, **dict(cfg.simulator.options))
     shipped = load_calibration("ank2023-tesla-4680").parameters
