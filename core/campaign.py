@@ -22,6 +22,7 @@ e.g. the command line's bar in :mod:`electroforge.cli.progress`) and ``on_evalua
 through the ``on_evaluation`` and ``on_campaign_end`` hooks, the latter receiving a frozen
 :class:`CampaignSummary`.
 """
+
 from __future__ import annotations
 
 import math
@@ -104,10 +105,22 @@ class Campaign:
     command line's rich bar, ``None``/``False`` shows nothing.
     """
 
-    def __init__(self, config: CampaignConfig, path: str | Path, *, resume: bool = False, overwrite: bool = False,
-                 workers: int = 0, registry=None, disable=(), progress: CampaignProgress | bool | None = None,
-                 on_evaluation: Callable[[Evaluation], None] | None = None, executor=None,
-                 scheduler: str | None = None, dask_local: int = 0):
+    def __init__(
+        self,
+        config: CampaignConfig,
+        path: str | Path,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+        workers: int = 0,
+        registry=None,
+        disable=(),
+        progress: CampaignProgress | bool | None = None,
+        on_evaluation: Callable[[Evaluation], None] | None = None,
+        executor=None,
+        scheduler: str | None = None,
+        dask_local: int = 0,
+    ):
         self.config = config
         self.path = Path(path)
         self.resume = resume
@@ -142,14 +155,27 @@ class Campaign:
             return store
         plugins = self.registry.versions()
         return CampaignStore.create(
-            self.path, cfg.space, cfg.protocols, config_text=cfg.text, plugins=plugins,
-            objective_name=f"{cfg.objective} at {cfg.objective_label}", overwrite=self.overwrite,
+            self.path,
+            cfg.space,
+            cfg.protocols,
+            config_text=cfg.to_toml(),
+            plugins=plugins,
+            objective_name=f"{cfg.objective} at {cfg.objective_label}",
+            overwrite=self.overwrite,
             extra_attributes={
-                "objective": cfg.objective, "objective_protocol": cfg.objective_label,
-                "campaign_name": cfg.name, "seed": cfg.seed, "budget": cfg.budget, "batch_size": cfg.batch,
-                "generator": cfg.generator.name, "characterizer": cfg.characterizer.name,
-                "cell_simulator": cfg.simulator.name, "optimizer": cfg.optimizer.name,
-                "cell_format": cfg.cell_format, "shape": cfg.shape, "n_cubes": cfg.n_cubes,
+                "objective": cfg.objective,
+                "objective_protocol": cfg.objective_label,
+                "campaign_name": cfg.name,
+                "seed": cfg.seed,
+                "budget": cfg.budget,
+                "batch_size": cfg.batch,
+                "generator": cfg.generator.name,
+                "characterizer": cfg.characterizer.name,
+                "cell_simulator": cfg.simulator.name,
+                "optimizer": cfg.optimizer.name,
+                "cell_format": cfg.cell_format,
+                "shape": cfg.shape,
+                "n_cubes": cfg.n_cubes,
             },
         )
 
@@ -170,8 +196,11 @@ class Campaign:
             elif not self._warned_noise:
                 self._warned_noise = True
                 name = getattr(optimizer, "name", type(optimizer).__name__)
-                print(f"warning: optimizer {name!r} takes no noise in tell(); the generator's uncertainty "
-                      "is stored but not told", file=sys.stderr)
+                print(
+                    f"warning: optimizer {name!r} takes no noise in tell(); the generator's uncertainty "
+                    "is stored but not told",
+                    file=sys.stderr,
+                )
         args = ([dict(e.params) for e in rows], [e.objective for e in rows], [not e.ok for e in rows])
         try:
             optimizer.tell(*args, **kwargs)
@@ -185,12 +214,14 @@ class Campaign:
     def run(self) -> list[Evaluation]:
         cfg = self.config
         self.store = store = self._open_store()
-        optimizer = self.registry.create("optimizer", cfg.optimizer.name, space=cfg.space, seed=cfg.seed,
-                                         **cfg.optimizer.options)
+        optimizer = self.registry.create(
+            "optimizer", cfg.optimizer.name, space=cfg.space, seed=cfg.seed, **cfg.optimizer.options
+        )
         done = {e.index: e for e in store.evaluations}
         n_batches = math.ceil(cfg.budget / cfg.batch)
-        executor = self._executor or make_executor(cfg, self.workers, self.registry, self.disable,
-                                                   scheduler=self.scheduler, dask_local=self.dask_local)
+        executor = self._executor or make_executor(
+            cfg, self.workers, self.registry, self.disable, scheduler=self.scheduler, dask_local=self.dask_local
+        )
         bar = self._progress_observer()
         if bar is not None:
             bar.start(list(done.values()))
@@ -214,8 +245,11 @@ class Campaign:
                     raise ElectroforgeError(
                         f"optimizer {cfg.optimizer.name!r} returned {len(proposals)} designs for a batch of {hi - lo}"
                     )
-                jobs = [(lo + k, {n: float(p[n]) for n in cfg.space.names}, b)
-                        for k, p in enumerate(proposals) if lo + k not in done]
+                jobs = [
+                    (lo + k, {n: float(p[n]) for n in cfg.space.names}, b)
+                    for k, p in enumerate(proposals)
+                    if lo + k not in done
+                ]
                 for ev in executor.run(jobs):
                     store.append(ev)
                     done[ev.index] = ev
@@ -243,9 +277,13 @@ class Campaign:
                 else:
                     executor.close()
             self.summary = CampaignSummary(
-                name=cfg.name, path=str(self.path), config=cfg, status=status,
+                name=cfg.name,
+                path=str(self.path),
+                config=cfg,
+                status=status,
                 evaluations=tuple(sorted(done.values(), key=lambda e: e.index)),
-                stopped_reason=self.stopped_reason, error=error,
+                stopped_reason=self.stopped_reason,
+                error=error,
             )
             # `campaign` is the argument's name for plugins written before the summary existed
             self.registry.notify("on_campaign_end", summary=self.summary, campaign=self.summary)

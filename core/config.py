@@ -34,6 +34,7 @@ else the generator. Cell-stage parameters: ``mass_loading_mg_per_cm2`` (dry coat
 mg/cm²), ``thickness_um`` (coating thickness per side, µm) and ``particle_radius_um`` (overrides
 the generator's ``Microstructure.particle_radius_m``).
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -51,9 +52,25 @@ from electroforge.model import Performance, protocol_from_string
 
 #: Parameters consumed by the cell stage rather than the generator.
 CELL_PARAMETERS = {"mass_loading_mg_per_cm2": "mg/cm²", "thickness_um": "µm", "particle_radius_um": "µm"}
-_TOP_KEYS = {"name", "description", "seed", "budget", "batch", "objective", "objective_protocol", "protocols",
-             "max_failure_fraction", "design", "fixed", "generator", "characterizer", "simulator", "cell",
-             "optimizer", "timeout_s"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "seed",
+    "budget",
+    "batch",
+    "objective",
+    "objective_protocol",
+    "protocols",
+    "max_failure_fraction",
+    "design",
+    "fixed",
+    "generator",
+    "characterizer",
+    "simulator",
+    "cell",
+    "optimizer",
+    "timeout_s",
+}
 _SECTION_KEYS = {
     "generator": {"name", "shape", "n_cubes", "options"},
     "characterizer": {"name", "options", "target_ci", "max_cubes"},
@@ -126,6 +143,44 @@ class CampaignConfig:
         """Design + fixed values that feed the cell stage (routed by :meth:`stage_of`)."""
         return self.params_for("cell", params)
 
+    def to_toml(self) -> str:
+        """The effective config as TOML, overrides applied: what a campaign file stores.
+
+        ``config_from_dict(tomllib.loads(cfg.to_toml()))`` validates to a config equal to ``cfg``
+        but for ``text``; the text the config came from (if any) follows as comments, so that the
+        stored config says both what ran and what was written.
+        """
+        import tomli_w
+
+        def component(spec: ComponentSpec, **extra: Any) -> dict[str, Any]:
+            return {"name": spec.name, **extra, "options": _toml_safe(dict(spec.options))}
+
+        data: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "budget": self.budget,
+            "batch": self.batch,
+            "objective": self.objective,
+            "objective_protocol": self.objective_protocol,
+            "protocols": list(self.protocols),
+            "max_failure_fraction": self.max_failure_fraction,
+            "timeout_s": self.timeout_s,
+            "design": {
+                p.name: {"bounds": [p.lower, p.upper], "stage": p.stage, "unit": p.unit} for p in self.space.parameters
+            },
+            "fixed": dict(self.fixed),
+            "generator": component(self.generator, shape=self.shape, n_cubes=self.n_cubes),
+            "characterizer": component(self.characterizer, target_ci=self.target_ci, max_cubes=self.max_cubes),
+            "simulator": component(self.simulator),
+            "cell": {"format": self.cell_format, "options": _toml_safe(dict(self.cell_options))},
+            "optimizer": component(self.optimizer),
+        }
+        out = f"# effective config of campaign {self.name!r} (overrides applied)\n" + tomli_w.dumps(data)
+        if self.text and self.text.strip():
+            out += "\n# as written:\n" + "".join(f"# {line}\n" for line in self.text.splitlines())
+        return out
+
     def with_overrides(self, **overrides: Any) -> CampaignConfig:
         """Apply CLI overrides (None values are ignored) and re-validate."""
         changes = {k: v for k, v in overrides.items() if v is not None}
@@ -138,13 +193,27 @@ class CampaignConfig:
         return cfg
 
 
+def _toml_safe(value: Any) -> Any:
+    """Options as TOML can hold them: mappings and sequences recursively, other non-TOML values
+    (paths, None, objects passed from Python) as their ``str``."""
+    if isinstance(value, Mapping):
+        return {str(k): _toml_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_toml_safe(v) for v in value]
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
 def _section(data: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
     sec = data.get(key, {})
     if not isinstance(sec, Mapping):
         raise InputFileError(f"{source}: [{key}] must be a table")
     unknown = set(sec) - _SECTION_KEYS[key]
     if unknown:
-        raise InputFileError(f"{source}: unknown key(s) {sorted(unknown)} in [{key}]; allowed: {sorted(_SECTION_KEYS[key])}")
+        raise InputFileError(
+            f"{source}: unknown key(s) {sorted(unknown)} in [{key}]; allowed: {sorted(_SECTION_KEYS[key])}"
+        )
     opts = sec.get("options", {})
     if not isinstance(opts, Mapping):
         raise InputFileError(f"{source}: [{key}.options] must be a table")
@@ -198,7 +267,7 @@ def config_from_dict(data: Mapping[str, Any], source: str = "config", text: str 
     if isinstance(protocols, str):
         protocols = [protocols]
     if not isinstance(protocols, list) or not protocols:
-        raise InputFileError(f"{source}: protocols must be a list like [\"10W\", \"1C\"]")
+        raise InputFileError(f'{source}: protocols must be a list like ["10W", "1C"]')
     try:
         labels = tuple(protocol_from_string(p).label for p in protocols)
     except ValidationError as exc:
@@ -246,9 +315,13 @@ def config_from_dict(data: Mapping[str, Any], source: str = "config", text: str 
 
 def _validate(cfg: CampaignConfig) -> None:
     if cfg.objective not in Performance.SCALARS:
-        raise ValidationError(f"objective {cfg.objective!r} is not a performance field; use one of {', '.join(Performance.SCALARS)}")
+        raise ValidationError(
+            f"objective {cfg.objective!r} is not a performance field; use one of {', '.join(Performance.SCALARS)}"
+        )
     if cfg.objective_protocol and cfg.objective_protocol not in cfg.protocols:
-        raise ValidationError(f"objective_protocol {cfg.objective_protocol!r} is not among protocols {list(cfg.protocols)}")
+        raise ValidationError(
+            f"objective_protocol {cfg.objective_protocol!r} is not among protocols {list(cfg.protocols)}"
+        )
     if cfg.budget < 1:
         raise ValidationError(f"budget={cfg.budget}: must be >= 1")
     if not 1 <= cfg.batch <= 256:
@@ -271,8 +344,9 @@ def _validate(cfg: CampaignConfig) -> None:
         if p.name in CELL_PARAMETERS and p.stage != "cell":
             raise ValidationError(f"design.{p.name} feeds the cell; its stage must be 'cell'")
         if p.stage == "cell" and p.name not in CELL_PARAMETERS:
-            raise ValidationError(f"design.{p.name} has stage 'cell', but the cell stage takes only "
-                                  f"{', '.join(CELL_PARAMETERS)}")
+            raise ValidationError(
+                f"design.{p.name} has stage 'cell', but the cell stage takes only {', '.join(CELL_PARAMETERS)}"
+            )
     cell_keys = set(cfg.fixed) | set(cfg.space.names)
     if {"mass_loading_mg_per_cm2", "thickness_um"} <= cell_keys:
         raise ValidationError("give either mass_loading_mg_per_cm2 or thickness_um, not both")

@@ -10,6 +10,7 @@
   comparison of each case-study-3 design with the case-study-1 optimum put into the same cell).
 * :func:`plot_ragone` draws Wh/L against mean power on a log power axis, with the crossover marked.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,8 +42,9 @@ def parse_sweep(text: str) -> list[float]:
     return [float(p) for p in np.geomspace(lo, hi, n)]
 
 
-def ragone_curve(simulator: Any, electrode: Electrode, cell: Any, powers_W: Iterable[float],
-                 lower_cutoff_V: float | None = None) -> list[Performance]:
+def ragone_curve(
+    simulator: Any, electrode: Electrode, cell: Any, powers_W: Iterable[float], lower_cutoff_V: float | None = None
+) -> list[Performance]:
     """Constant-power discharges at each power; failed points (EvaluationError) are skipped.
 
     Returns the successful performances in the order of ``powers_W``.
@@ -57,15 +59,21 @@ def ragone_curve(simulator: Any, electrode: Electrode, cell: Any, powers_W: Iter
 
 
 def _points(curve: Sequence[Performance]) -> tuple[np.ndarray, np.ndarray]:
-    pts = sorted((p.mean_power_W, p.energy_density_Wh_per_L) for p in curve
-                 if p.mean_power_W > 0 and math.isfinite(p.energy_density_Wh_per_L))
+    pts = sorted(
+        (p.mean_power_W, p.energy_density_Wh_per_L)
+        for p in curve
+        if p.mean_power_W > 0 and math.isfinite(p.energy_density_Wh_per_L)
+    )
     return np.log([x for x, _ in pts]), np.array([y for _, y in pts])
 
 
-def value_at_power(curve: Sequence[Performance], power_W: float, field: str = "energy_density_Wh_per_L") -> float | None:
+def value_at_power(
+    curve: Sequence[Performance], power_W: float, field: str = "energy_density_Wh_per_L"
+) -> float | None:
     """``field`` of a curve at ``power_W``, interpolated linearly in log(mean power); None outside it."""
-    pts = sorted((p.mean_power_W, getattr(p, field)) for p in curve
-                 if p.mean_power_W > 0 and math.isfinite(getattr(p, field)))
+    pts = sorted(
+        (p.mean_power_W, getattr(p, field)) for p in curve if p.mean_power_W > 0 and math.isfinite(getattr(p, field))
+    )
     if len(pts) < 2 or not pts[0][0] <= power_W <= pts[-1][0]:
         return None
     return float(np.interp(math.log(power_W), np.log([x for x, _ in pts]), [y for _, y in pts]))
@@ -109,9 +117,13 @@ def crossover_power_W(curve_a: Sequence[Performance], curve_b: Sequence[Performa
     return None
 
 
-def plot_ragone(curves: Mapping[str, Sequence[Performance]], path: str | Path,
-                crossover: float | None = None, title: str | None = None,
-                dashed: Iterable[str] = ()) -> Path:
+def plot_ragone(
+    curves: Mapping[str, Sequence[Performance]],
+    path: str | Path,
+    crossover: float | None = None,
+    title: str | None = None,
+    dashed: Iterable[str] = (),
+) -> Path:
     """Wh/L against mean power (log axis), one line per label; the crossover power marked.
 
     Labels in ``dashed`` (e.g. a baseline) are drawn dashed."""
@@ -125,12 +137,26 @@ def plot_ragone(curves: Mapping[str, Sequence[Performance]], path: str | Path,
     for label, curve in curves.items():
         pts = sorted((p.mean_power_W, p.energy_density_Wh_per_L) for p in curve)
         if pts:
-            ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", ms=4, label=label,
-                    ls="--" if label in dashed else "-")
+            ax.plot(
+                [x for x, _ in pts],
+                [y for _, y in pts],
+                marker="o",
+                ms=4,
+                label=label,
+                ls="--" if label in dashed else "-",
+            )
     if crossover is not None and math.isfinite(crossover):
         ax.axvline(crossover, color="grey", ls="--", lw=1)
-        ax.annotate(f"crossover {crossover:.3g} W", xy=(crossover, 0.97), xycoords=("data", "axes fraction"),
-                    xytext=(4, 0), textcoords="offset points", color="grey", fontsize=9, va="top")
+        ax.annotate(
+            f"crossover {crossover:.3g} W",
+            xy=(crossover, 0.97),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            color="grey",
+            fontsize=9,
+            va="top",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("mean discharge power (W)")
     ax.set_ylabel("energy density (Wh/L)")
@@ -146,18 +172,36 @@ def plot_ragone(curves: Mapping[str, Sequence[Performance]], path: str | Path,
     return path
 
 
-def best_design_curve(store: Any, powers_W: Iterable[float], registry: Any = None,
-                      cell_format: str | None = None) -> list[Performance]:
+def stored_config(store: Any) -> Any:
+    """The campaign config kept in a campaign file, or a one-line InputFileError naming the file."""
+    from electroforge.config import config_from_dict
+    from electroforge.errors import InputFileError
+
+    try:
+        return config_from_dict(tomllib.loads(store.attributes.get("config", "")), source=str(store.path))
+    except (tomllib.TOMLDecodeError, InputFileError) as exc:
+        raise InputFileError(f"{store.path}: the stored config cannot be read back ({exc})") from None
+
+
+def best_design_curve(
+    store: Any,
+    powers_W: Iterable[float],
+    registry: Any = None,
+    cell_format: str | None = None,
+    simulator_from: Any = None,
+) -> list[Performance]:
     """Ragone curve of a campaign's best design, rebuilt from the campaign file alone.
 
     The design's stored metrics, its cell-stage parameters and the campaign's cell format and
     simulator (from the config text kept in the file) define the electrode; nothing is regenerated.
     ``cell_format`` puts the design into another cell instead (e.g. a half-cell optimum into a
-    ``"4680"``; the campaign's cell options are then not used).
+    ``"4680"``; the campaign's cell options are then not used), and ``simulator_from`` (another
+    campaign file's store) simulates it with that campaign's cell simulator and options, so that a
+    baseline design is judged by the same cell model (a calibration included) as the designs it
+    is compared with.
     """
     from electroforge.campaign import best_evaluation
     from electroforge.cells import cell_from_name
-    from electroforge.config import config_from_dict
     from electroforge.errors import InputFileError
     from electroforge.pipeline import electrode_from_params
     from electroforge.registry import get_registry
@@ -165,17 +209,16 @@ def best_design_curve(store: Any, powers_W: Iterable[float], registry: Any = Non
     best = best_evaluation(store.evaluations)
     if best is None or best.metrics is None:
         raise InputFileError(f"{store.path}: no successful evaluation to sweep")
-    try:
-        cfg = config_from_dict(tomllib.loads(store.attributes.get("config", "")), source=str(store.path))
-    except (tomllib.TOMLDecodeError, InputFileError) as exc:
-        raise InputFileError(f"{store.path}: the stored config cannot be read back ({exc})") from None
+    cfg = stored_config(store)
+    sim_cfg = cfg.simulator if simulator_from is None else stored_config(simulator_from).simulator
     registry = registry or get_registry()
-    simulator = registry.create("cell_simulator", cfg.simulator.name, **cfg.simulator.options)
-    cell = (cell_from_name(cfg.cell_format, **cfg.cell_options) if cell_format is None
-            else cell_from_name(cell_format))
+    simulator = registry.create("cell_simulator", sim_cfg.name, **sim_cfg.options)
+    cell = cell_from_name(cfg.cell_format, **cfg.cell_options) if cell_format is None else cell_from_name(cell_format)
     # the particle radius the campaign simulated with (the generator's, reported by the simulator)
-    radius = next((p.extras["particle_radius_m"] for p in best.performances.values()
-                   if "particle_radius_m" in p.extras), None)
-    electrode = electrode_from_params(best.metrics, cfg.cell_params(best.params), cfg.generator_params(best.params),
-                                      particle_radius_m=radius)
+    radius = next(
+        (p.extras["particle_radius_m"] for p in best.performances.values() if "particle_radius_m" in p.extras), None
+    )
+    electrode = electrode_from_params(
+        best.metrics, cfg.cell_params(best.params), cfg.generator_params(best.params), particle_radius_m=radius
+    )
     return ragone_curve(simulator, electrode, cell, powers_W)

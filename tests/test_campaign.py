@@ -3,8 +3,10 @@
 The generator/characterizer/simulator here are fakes registered by hand (the loop is under test,
 not the physics); the optimizers, the store, the executor and the resume logic are the real ones.
 """
+
 import math
 
+import attrs
 import numpy as np
 import pytest
 import xarray as xr
@@ -32,7 +34,9 @@ class FakeChar:
 
     def characterize(self, ms):
         p = ms.metadata["params"]
-        return Metrics({"pore": 0.4, "active": 0.5, "binder": 0.1}, 1e5, 0.1, 1.5, 0.1, extras={"x": p["x"], "y": p["y"]})
+        return Metrics(
+            {"pore": 0.4, "active": 0.5, "binder": 0.1}, 1e5, 0.1, 1.5, 0.1, extras={"x": p["x"], "y": p["y"]}
+        )
 
 
 class FakeSim:
@@ -66,18 +70,35 @@ def registry():
 
 
 def make_config(optimizer="sobol", budget=7, batch=2, seed=3, **options):
-    return config_from_dict({
-        "name": "fake", "seed": seed, "budget": budget, "batch": batch, "objective": "energy_Wh",
-        "protocols": ["1C"], "design": {"x": [0.0, 1.0], "y": [0.0, 1.0]},
-        "generator": {"name": "fakegen", "shape": 8}, "characterizer": {"name": "fakechar"},
-        "simulator": {"name": "fakesim"}, "cell": {"format": "half"},
-        "optimizer": {"name": optimizer, "options": options},
-    })
+    return config_from_dict(
+        {
+            "name": "fake",
+            "seed": seed,
+            "budget": budget,
+            "batch": batch,
+            "objective": "energy_Wh",
+            "protocols": ["1C"],
+            "design": {"x": [0.0, 1.0], "y": [0.0, 1.0]},
+            "generator": {"name": "fakegen", "shape": 8},
+            "characterizer": {"name": "fakechar"},
+            "simulator": {"name": "fakesim"},
+            "cell": {"format": "half"},
+            "optimizer": {"name": optimizer, "options": options},
+        }
+    )
 
 
 def rows(evaluations):
-    return [(e.index, round(e.params["x"], 12), round(e.params["y"], 12), e.status,
-             None if math.isnan(e.objective) else round(e.objective, 9)) for e in evaluations]
+    return [
+        (
+            e.index,
+            round(e.params["x"], 12),
+            round(e.params["y"], 12),
+            e.status,
+            None if math.isnan(e.objective) else round(e.objective, 9),
+        )
+        for e in evaluations
+    ]
 
 
 def test_campaign_stores_every_evaluation_and_calls_hooks(tmp_path, registry):
@@ -130,9 +151,17 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, registry, 
 
 def test_resume_refuses_a_different_design_space(tmp_path, registry):
     Campaign(make_config(budget=2), tmp_path / "c.nc", registry=registry, progress=False).run()
-    other = config_from_dict({"design": {"x": [0, 1]}, "generator": {"name": "fakegen"},
-                              "characterizer": {"name": "fakechar"}, "simulator": {"name": "fakesim"},
-                              "cell": {"format": "half"}, "optimizer": {"name": "sobol"}, "objective": "energy_Wh"})
+    other = config_from_dict(
+        {
+            "design": {"x": [0, 1]},
+            "generator": {"name": "fakegen"},
+            "characterizer": {"name": "fakechar"},
+            "simulator": {"name": "fakesim"},
+            "cell": {"format": "half"},
+            "optimizer": {"name": "sobol"},
+            "objective": "energy_Wh",
+        }
+    )
     with pytest.raises(InputFileError, match="cannot resume"):
         Campaign(other, tmp_path / "c.nc", registry=registry, progress=False, resume=True).run()
 
@@ -156,8 +185,12 @@ def test_bo_reaches_the_optimum_in_far_fewer_evaluations_than_sobol(tmp_path, re
 
     needed = {}
     for opt, budget, options in (("trieste", 20, {"n_initial": 5}), ("sobol", 60, {})):
-        evs = Campaign(make_config(opt, budget=budget, batch=1, seed=1, **options), tmp_path / f"{opt}.nc",
-                       registry=registry, progress=False).run()
+        evs = Campaign(
+            make_config(opt, budget=budget, batch=1, seed=1, **options),
+            tmp_path / f"{opt}.nc",
+            registry=registry,
+            progress=False,
+        ).run()
         needed[opt] = evaluations_to_within(evs, 0.002)  # within 0.2% of the maximum
     assert needed["trieste"] <= 20
     assert needed["sobol"] >= 2 * needed["trieste"], needed
@@ -167,16 +200,16 @@ def test_bo_reaches_the_optimum_in_far_fewer_evaluations_than_sobol(tmp_path, re
 
 def test_config_errors_name_the_key(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('budgett = 3\n[design]\nporosity = [0.2, 0.5]\n')
+    bad.write_text("budgett = 3\n[design]\nporosity = [0.2, 0.5]\n")
     with pytest.raises(InputFileError, match=r"bad.toml: unknown key\(s\) \['budgett'\]"):
         load_config(bad)
-    bad.write_text('[design]\nporosity = [0.5, 0.2]\n')
+    bad.write_text("[design]\nporosity = [0.5, 0.2]\n")
     with pytest.raises(InputFileError, match=r"bad.toml: design.porosity.*lower < upper"):
         load_config(bad)
     bad.write_text('objective = "joy"\n[design]\nporosity = [0.2, 0.5]\n')
     with pytest.raises(InputFileError, match=r"objective 'joy' is not a performance field"):
         load_config(bad)
-    bad.write_text('[design\n')
+    bad.write_text("[design\n")
     with pytest.raises(InputFileError, match="invalid TOML"):
         load_config(bad)
     with pytest.raises(InputFileError, match="no such config file or shipped config"):
@@ -184,20 +217,67 @@ def test_config_errors_name_the_key(tmp_path):
 
 
 def test_shipped_case_studies_load():
-    for name in ("case-study-1", "case-study-2", "case-study-2-gan", "case-study-3", "case-study-3-energy",
-                 "case-study-3-power", "quickstart"):
+    for name in (
+        "case-study-1",
+        "case-study-2",
+        "case-study-2-gan",
+        "case-study-3",
+        "case-study-3-energy",
+        "case-study-3-power",
+        "quickstart",
+    ):
         cfg = load_config(name)
         assert cfg.text and cfg.budget >= 1
     gan, proc = load_config("case-study-2-gan"), load_config("case-study-2")
     assert gan.generator.name == "gan" and proc.generator.name == "procedural"
     assert (gan.seed, gan.budget, gan.space, gan.fixed, gan.protocols) == (
-        proc.seed, proc.budget, proc.space, proc.fixed, proc.protocols)
+        proc.seed,
+        proc.budget,
+        proc.space,
+        proc.fixed,
+        proc.protocols,
+    )
     for base in ("case-study-2", "case-study-3-energy", "case-study-3-power"):
         cal, plain = load_config(f"{base}-calibrated"), load_config(base)
         assert cal.simulator.name == "pybamm-calibrated" and plain.simulator.name == "pybamm"
         assert (cal.seed, cal.budget, cal.space, cal.fixed, cal.protocols, cal.objective) == (
-            plain.seed, plain.budget, plain.space, plain.fixed, plain.protocols, plain.objective)
+            plain.seed,
+            plain.budget,
+            plain.space,
+            plain.fixed,
+            plain.protocols,
+            plain.objective,
+        )
     assert load_config("case-study-1").cell_format == "half"
+
+
+@pytest.mark.parametrize("name", ["case-study-1", "case-study-2-calibrated", "case-study-3-power", "quickstart"])
+def test_the_effective_config_round_trips_through_toml(name):
+    import tomllib
+
+    written = load_config(name)
+    cfg = written.with_overrides(budget=3, seed=11, protocols=(*written.protocols, "200W"))
+    again = config_from_dict(tomllib.loads(cfg.to_toml()), source="stored")
+    assert attrs.evolve(again, text="") == attrs.evolve(cfg, text="")
+    assert "# as written:" in cfg.to_toml()  # the original file follows, commented
+
+
+def test_the_campaign_file_stores_the_config_that_ran_not_only_the_one_written(tmp_path, registry):
+    import tomllib
+
+    cfg = make_config(budget=2).with_overrides(seed=9, optimizer="random")
+    Campaign(cfg, tmp_path / "c.nc", registry=registry, progress=False).run()
+    stored = config_from_dict(tomllib.loads(CampaignStore.open(tmp_path / "c.nc").attributes["config"]))
+    assert (stored.seed, stored.optimizer.name, stored.space, stored.generator) == (
+        9,
+        "random",
+        cfg.space,
+        cfg.generator,
+    )
     assert load_config("case-study-3-power").protocols == ("200W",)
     assert load_config("case-study-3-energy").space.names == (
-        "am_mass_fraction", "porosity", "binder_adhesion", "mass_loading_mg_per_cm2")
+        "am_mass_fraction",
+        "porosity",
+        "binder_adhesion",
+        "mass_loading_mg_per_cm2",
+    )
