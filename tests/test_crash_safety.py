@@ -61,7 +61,14 @@ def start(cfg_path, out, root, *extra, log=None):
     fh = open(log, "a")
     return subprocess.Popen([EXE, "optimize", str(cfg_path), "-o", str(out), "--quiet", "--optimizer", "sobol",
                              "--resume", *extra], stdout=fh, stderr=subprocess.PIPE, text=True,
-                            env=env_with(root))
+                            env=env_with(root), preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl-C's default action, whatever the suite inherited. A shell that starts a
+    job in the background (``pytest ... &``) sets SIGINT to ignored, the child would inherit that,
+    and Python does not raise KeyboardInterrupt for an ignored signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stored(out: Path):
