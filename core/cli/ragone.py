@@ -26,7 +26,6 @@ def ragone(
     With ``--baseline``, each campaign's gain in Wh/L over the baseline design at its own objective
     power is reported, in %.
     """
-    import tomllib
 
     from electroforge.ragone import (
         best_design_curve,
@@ -34,6 +33,7 @@ def ragone(
         gain_percent,
         parse_sweep,
         plot_ragone,
+        stored_config,
         value_at_power,
     )
     from electroforge.store import CampaignStore
@@ -53,8 +53,7 @@ def ragone(
     baseline_label = None
     if baseline is not None:
         base_store = CampaignStore.open(baseline)
-        first_cfg = tomllib.loads(stores[labels[0]].attributes.get("config", "")) if labels else {}
-        fmt = str(first_cfg.get("cell", {}).get("format", "4680"))
+        fmt = stored_config(stores[labels[0]]).cell_format if labels else "4680"
         baseline_label = f"baseline: {base_store.attributes.get('campaign_name', baseline.stem)} optimum in {fmt}"
         with console.status(f"sweeping {len(powers)} powers for the baseline design of {baseline.name} ..."):
             curves[baseline_label] = best_design_curve(

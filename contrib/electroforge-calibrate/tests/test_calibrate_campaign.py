@@ -14,7 +14,8 @@ from electroforge.config import config_from_dict  # noqa: E402
 from electroforge_calibrate.store import Calibration  # noqa: E402
 
 
-def _config(simulator):
+def _config(simulator, **changes):
+    """A tiny real campaign (half cell, 2C) on ``simulator``; ``changes`` replace top-level keys."""
     return config_from_dict(
         {
             "name": "calibrated-tiny",
@@ -30,6 +31,7 @@ def _config(simulator):
             "simulator": simulator,
             "cell": {"format": "half"},
             "optimizer": {"name": "sobol"},
+            **changes,
         },
         source="calibrated-tiny",
     )
@@ -68,23 +70,17 @@ def test_a_ragone_baseline_is_simulated_by_the_compared_campaigns_cell_model(tmp
     from electroforge.store import CampaignStore
 
     def full_cell(simulator, path):
-        cfg = config_from_dict(
-            {
-                "name": "ragone-tiny",
-                "seed": 3,
-                "budget": 1,
-                "batch": 1,
-                "objective": "energy_density_Wh_per_L",
-                "protocols": ["10W"],
-                "design": {"porosity": [0.30, 0.40]},
-                "fixed": {"am_mass_fraction": 0.95, "binder_adhesion": 0.5, "mass_loading_mg_per_cm2": 20.0},
-                "generator": {"name": "procedural", "shape": 24},
-                "characterizer": {"name": "taufactor"},
-                "simulator": simulator,
-                "cell": {"format": "4680"},
-                "optimizer": {"name": "sobol"},
-            },
-            source="ragone-tiny",
+        cfg = _config(
+            simulator,
+            name="ragone-tiny",
+            seed=3,
+            budget=1,
+            objective="energy_density_Wh_per_L",
+            protocols=["10W"],
+            design={"porosity": [0.30, 0.40]},
+            fixed={"am_mass_fraction": 0.95, "binder_adhesion": 0.5, "mass_loading_mg_per_cm2": 20.0},
+            generator={"name": "procedural", "shape": 24},
+            cell={"format": "4680"},
         )
         assert all(e.ok for e in Campaign(cfg, path, progress=False).run())
         return CampaignStore.open(path)
