@@ -22,6 +22,7 @@ compare ratios, not absolute times). Usage::
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 import contextlib
 import io

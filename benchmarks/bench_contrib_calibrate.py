@@ -10,6 +10,7 @@ simulator's (the baseline, same run) and the fit's wall time. Needs ``pip instal
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import os
 import time
 

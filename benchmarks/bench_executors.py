@@ -10,6 +10,7 @@ the throughput. Ratios are against the in-process baseline measured in the same 
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 import os
 import statistics

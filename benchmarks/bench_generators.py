@@ -12,6 +12,7 @@ only meaningful next to it. ``--device auto`` runs the GAN on CUDA when torch se
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 import copy
 import os

@@ -10,6 +10,7 @@ Run: .venv/bin/python benchmarks/bench_simulator.py [--repeats 5]
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 import os
 import statistics

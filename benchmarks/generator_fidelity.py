@@ -27,6 +27,7 @@ Usage::
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 import json
 import math

@@ -10,8 +10,9 @@ Optimisers: ``trieste`` (the shipped setting, batch 1), its batch variants ``tri
 ``trieste-qei4``, ``trieste-ts4`` (batch 4), ``optuna-tpe`` and ``cmaes`` (contrib/electroforge-optuna),
 ``sobol``, ``random``, and ``trieste-warm`` (contrib/electroforge-warmstart) warm-started from the
 shipped ``trieste`` campaign of the same seed at the study's other power. Diagnostics of the
-shipped setting, run only when named: ``trieste-learn-noise`` (GP noise fitted) and
-``trieste-n5`` (5 initial Sobol points instead of 9).
+shipped setting, run only when named: ``trieste-learn-noise`` (GP noise fitted),
+``trieste-n5`` (5 initial Sobol points instead of 9 in 4-D), ``trieste-n9`` (9 instead of 5 in
+2-D) and ``trieste-m32`` (Matern-3/2 kernel).
 
 Every run is a real campaign (``electroforge.campaign.Campaign``) writing its own campaign file
 ``RESULTS/<study>/<optimiser>/seed<k>.nc``; a finished run also writes ``seed<k>.json`` (objectives
@@ -26,13 +27,21 @@ Commands::
     optimizer_race.py run [--studies ...] [--optimizers ...] [--seeds 0 1 2 3 4] [--results DIR]
     optimizer_race.py report [--results DIR] [--plot FILE.png] [--markdown]
     optimizer_race.py estimate [--results DIR]    # CPU time of the runs not done yet
+    optimizer_race.py reference [--studies ...] [--repeats 10]   # the best design's noise (below)
     optimizer_race.py --quick                     # smoke run for scripts/bench.sh (minutes)
 
 The metric "evaluations to within 1 %" is the first evaluation whose best-so-far reaches 99 % of
 the best value any run of the study found (all optimisers, all seeds in the results directory).
+One cube per evaluation makes the objective noisy, and the best value found is the luckiest draw
+of many near the optimum, so that reference sits above what the optimum yields on average.
+``reference`` re-evaluates the best found design at ``--repeats`` fresh evaluation seeds
+(indices 1000 onwards, never seen by a run) and writes ``RESULTS/<study>/reference.json``; the
+report then adds a second count, evaluations until a run observes a value within 1 % of that
+design's *mean* ("to 1 % of mean"), and prints the noise standard deviation beside it.
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 import json
 import math
@@ -73,9 +82,12 @@ OPTIMISERS: dict[str, tuple[str, dict[str, Any], int]] = {
     # diagnostics of the shipped setting (issue 27, item 3); not part of the default race
     "trieste-learn-noise": ("trieste", {"learn_noise": True}, 1),
     "trieste-n5": ("trieste", {"n_initial": 5}, 1),
+    "trieste-m32": ("trieste", {"kernel": "matern32"}, 1),
+    "trieste-n9": ("trieste", {"n_initial": 9}, 1),
 }
 #: what ``run`` and ``estimate`` do by default (the diagnostics only when named)
-RACE = [name for name in OPTIMISERS if name not in ("trieste-learn-noise", "trieste-n5")]
+DIAGNOSTICS = ("trieste-learn-noise", "trieste-n5", "trieste-m32", "trieste-n9")
+RACE = [name for name in OPTIMISERS if name not in DIAGNOSTICS]
 #: the warm start's prior: this race optimiser's campaign at the other power, same seed
 WARM_PRIOR = "trieste"
 
@@ -134,7 +146,14 @@ def run_paths(results: Path, study: str, optimiser: str, seed: int) -> tuple[Pat
     return d / f"seed{seed}.nc", d / f"seed{seed}.json"
 
 
-def study_config(study: str, optimiser: str, seed: int, results: Path, budget: int, shape: int):
+def study_config(study: str, optimiser: str, seed: int, results: Path, budget: int, shape: int, threads: int = 1):
+    """The race's campaign config of (study, optimiser, seed), or (None, why) when it cannot run yet.
+
+    ``threads``: torch threads of the characterizer's solves (0: its own default). One thread,
+    the default: on a machine that something else keeps busy (a training run), two OpenMP threads
+    contending for one free core cost 10-25x the CPU of one thread (measured: 2-7 s against 0.25 s
+    for TauFactor at 48^3), with the same objectives.
+    """
     from electroforge.config import load_config
     from electroforge.model import ConstantPower
     from electroforge.units import parse_power_W
@@ -155,10 +174,13 @@ def study_config(study: str, optimiser: str, seed: int, results: Path, budget: i
     import attrs
 
     cfg = attrs.evolve(cfg, optimizer=ComponentSpec(name, options))
+    if threads:
+        cfg = attrs.evolve(cfg, characterizer=ComponentSpec(cfg.characterizer.name, {**cfg.characterizer.options, "threads": threads}))
     return cfg, ""
 
 
-def run_one(study: str, optimiser: str, seed: int, results: Path, budget: int = BUDGET, shape: int = SHAPE) -> str:
+def run_one(study: str, optimiser: str, seed: int, results: Path, budget: int = BUDGET, shape: int = SHAPE,
+            threads: int = 1) -> str:
     """Run (or resume) one campaign of the race and write its JSON; returns a one-line status."""
     from electroforge.campaign import Campaign
     from electroforge.registry import get_registry
@@ -166,7 +188,7 @@ def run_one(study: str, optimiser: str, seed: int, results: Path, budget: int = 
     nc, js = run_paths(results, study, optimiser, seed)
     if js.exists():
         return "done before"
-    cfg, why = study_config(study, optimiser, seed, results, budget, shape)
+    cfg, why = study_config(study, optimiser, seed, results, budget, shape, threads)
     if cfg is None:
         return f"skipped: {why}"
     nc.parent.mkdir(parents=True, exist_ok=True)
@@ -220,7 +242,7 @@ def cmd_run(args: argparse.Namespace) -> None:
             for optimiser in args.optimizers:
                 t = time.strftime("%H:%M:%S", time.gmtime())
                 try:
-                    status = run_one(study, optimiser, seed, results, args.budget, args.shape)
+                    status = run_one(study, optimiser, seed, results, args.budget, args.shape, args.threads)
                 except Exception as exc:  # one broken run must not stop the race
                     status = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                 print(f"[{t} UTC] {study} {optimiser} seed {seed}: {status}", flush=True)
@@ -229,6 +251,48 @@ def cmd_run(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------- analysis
 def load_runs(results: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(results.glob("*/*/seed*.json"))]
+
+
+def reference_path(results: Path, study: str) -> Path:
+    return results / study / "reference.json"
+
+
+def load_reference(results: Path, study: str) -> dict[str, Any] | None:
+    p = reference_path(results, study)
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def best_observation(runs: list[dict[str, Any]], study: str) -> tuple[float, dict[str, float]] | None:
+    obs = [(y, p) for r in runs if r["study"] == study for y, p in zip(r["objectives"], r["params"]) if y is not None]
+    return max(obs, key=lambda t: t[0]) if obs else None
+
+
+def cmd_reference(args: argparse.Namespace) -> None:
+    """Re-evaluate each study's best found design at fresh seeds: its mean and noise."""
+    from electroforge.pipeline import Components, evaluate_design
+
+    results = Path(args.results)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    runs = load_runs(results)
+    for study in args.studies:
+        found = best_observation(runs, study)
+        if found is None:
+            print(f"{study}: no finished runs")
+            continue
+        cfg, _ = study_config(study, "sobol", 0, results, BUDGET, SHAPE, args.threads)
+        components = Components.from_config(cfg)
+        load_start, t0 = loadavg(), time.perf_counter()
+        values = [evaluate_design(found[1], components, cfg, index=1000 + i).objective for i in range(args.repeats)]
+        ok = [v for v in values if v is not None and math.isfinite(v)]
+        record = {"study": study, "best_found": found[0], "params": found[1], "seeds": "campaign seed 0, indices 1000+",
+                  "values": values, "mean": statistics.mean(ok), "sd": statistics.stdev(ok) if len(ok) > 1 else math.nan,
+                  "wall_s": time.perf_counter() - t0, "loadavg_start": load_start, "loadavg_end": loadavg()}
+        reference_path(results, study).write_text(json.dumps(record, indent=1))
+        print(f"{study}: best found {found[0]:.2f}; re-evaluated {len(ok)}x: mean {record['mean']:.2f}, "
+              f"sd {record['sd']:.2f} ({100 * record['sd'] / record['mean']:.2f} %), {record['wall_s']:.0f} s, load {loadavg()}")
 
 
 def best_known(runs: list[dict[str, Any]], study: str) -> float:
@@ -247,13 +311,16 @@ def _median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else math.nan
 
 
-def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def summarise(runs: list[dict[str, Any]], references: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     rows = []
     for study in STUDIES:
         fbest = best_known(runs, study)
         if not math.isfinite(fbest):
             continue
         target = fbest - 0.01 * abs(fbest)
+        ref = (references or {}).get(study)
+        current = ref is not None and math.isclose(ref["best_found"], fbest, rel_tol=1e-9)  # else: of an earlier best
+        mean_target = ref["mean"] - 0.01 * abs(ref["mean"]) if ref and current else None
         for opt in OPTIMISERS:
             rs = [r for r in runs if r["study"] == study and r["optimiser"] == opt]
             if not rs:
@@ -261,6 +328,10 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             hits = [evals_to_within(r, target) for r in rs]
             # a run that never got there counts as budget + 1 in the median (an upper bound is unknown)
             counts = [h if h is not None else r["budget"] + 1 for h, r in zip(hits, rs)]
+            mean_counts = None
+            if mean_target is not None:
+                mean_hits = [evals_to_within(r, mean_target) for r in rs]
+                mean_counts = [h if h is not None else r["budget"] + 1 for h, r in zip(mean_hits, rs)]
             finals = [r["best_so_far"][-1] for r in rs if r["best_so_far"][-1] is not None]
             per_prop_wall = [a["wall_s"] / a["n"] for r in rs for a in r["asks"]]
             per_prop_cpu = [a["cpu_s"] / a["n"] for r in rs for a in r["asks"]]
@@ -272,6 +343,8 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "min_final": min(finals) if finals else math.nan, "max_final": max(finals) if finals else math.nan,
                 "evals_to_1pc": counts, "reached": sum(h is not None for h in hits),
                 "median_evals_to_1pc": _median([float(c) for c in counts]),
+                "evals_to_1pc_of_mean": mean_counts,
+                "reference": ref,
                 "s_per_proposal_wall": _median(per_prop_wall), "s_per_proposal_cpu": _median(per_prop_cpu),
                 "load_min": min(loads) if loads else math.nan, "load_max": max(loads) if loads else math.nan,
                 "s_per_evaluation": _median(evals),
@@ -281,29 +354,42 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _counts_cell(counts: list[int]) -> str:
+    med = _median([float(c) for c in counts])
+    per_seed = ", ".join(str(c) if c <= BUDGET else f">{BUDGET}" for c in counts)
+    return f"{med:g} ({per_seed})" if med <= BUDGET else f">{BUDGET} ({per_seed})"
+
+
 def print_table(rows: list[dict[str, Any]], markdown: bool) -> None:
-    head = ["study", "optimiser", "seeds", "best at 40: median (min-max)", "evals to 1 %: median (per seed)",
-            "s/proposal CPU (wall)", "load 1-min"]
+    with_mean = any(r["evals_to_1pc_of_mean"] is not None for r in rows)
+    head = ["study", "optimiser", "seeds", "best at 40: median (min-max)", "evals to 1 %: median (per seed)"]
+    head += ["to 1 % of mean"] if with_mean else []
+    head += ["s/proposal CPU (wall)", "load 1-min"]
     if markdown:
         print("| " + " | ".join(head) + " |")
         print("| " + " | ".join("---" for _ in head) + " |")
     for r in rows:
-        per_seed = ", ".join(str(c) if c <= 40 else ">40" for c in r["evals_to_1pc"])
-        med = r["median_evals_to_1pc"]
-        med_s = f"{med:g}" if med <= 40 else ">40"
         cells = [r["study"], r["optimiser"], ",".join(map(str, r["seeds"])),
                  f"{r['median_final']:.1f} ({r['min_final']:.1f}-{r['max_final']:.1f})",
-                 f"{med_s} ({per_seed})",
-                 f"{r['s_per_proposal_cpu']:.3f} ({r['s_per_proposal_wall']:.3f})",
-                 f"{r['load_min']:.1f}-{r['load_max']:.1f}"]
+                 _counts_cell(r["evals_to_1pc"])]
+        if with_mean:
+            cells.append(_counts_cell(r["evals_to_1pc_of_mean"]) if r["evals_to_1pc_of_mean"] is not None else "")
+        cells += [f"{r['s_per_proposal_cpu']:.3f} ({r['s_per_proposal_wall']:.3f})", f"{r['load_min']:.1f}-{r['load_max']:.1f}"]
         print(("| " + " | ".join(cells) + " |") if markdown else "  ".join(cells))
-    studies = sorted({r["study"] for r in rows})
+    studies = [s for s in STUDIES if any(r["study"] == s for r in rows)]
     for s in studies:
-        fb = next(r["best_known"] for r in rows if r["study"] == s)
-        print(f"{'- ' if markdown else ''}{s}: best value any run found {fb:.2f}; within 1 % means >= {fb * 0.99:.2f}")
+        row = next(r for r in rows if r["study"] == s)
+        fb, ref = row["best_known"], row["reference"]
+        line = f"{'- ' if markdown else ''}{s}: best value any run found {fb:.2f}; within 1 % means >= {fb * 0.99:.2f}"
+        if ref and not math.isclose(ref["best_found"], fb, rel_tol=1e-9):
+            line += f"; reference.json is of an earlier best ({ref['best_found']:.2f}): rerun `reference --studies {s}`"
+        elif ref:
+            line += (f"; that design re-evaluated {len(ref['values'])}x: mean {ref['mean']:.2f}, noise sd {ref['sd']:.2f} "
+                     f"({100 * ref['sd'] / ref['mean']:.2f} %), so within 1 % of the mean means >= {0.99 * ref['mean']:.2f}")
+        print(line)
 
 
-def plot(runs: list[dict[str, Any]], path: Path) -> None:
+def plot(runs: list[dict[str, Any]], path: Path, references: dict[str, dict[str, Any]] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -324,6 +410,9 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
             if len(rs) > 1:
                 ax.fill_between(x, np.nanmin(curves, axis=0), np.nanmax(curves, axis=0), color=line.get_color(), alpha=0.12)
         ax.axhline(0.99 * fbest, color="k", lw=0.8, ls="--", label="99 % of best found")
+        ref = (references or {}).get(study)
+        if ref and math.isclose(ref["best_found"], fbest, rel_tol=1e-9):
+            ax.axhline(0.99 * ref["mean"], color="k", lw=0.8, ls=":", label="99 % of its mean (re-evaluated)")
         lo = 0.85 * fbest if fbest > 0 else None
         if lo is not None:
             ax.set_ylim(lo, 1.01 * fbest)
@@ -340,10 +429,12 @@ def cmd_report(args: argparse.Namespace) -> None:
     runs = load_runs(Path(args.results))
     if not runs:
         sys.exit(f"optimizer_race: no finished runs under {args.results}")
-    print_table(summarise(runs), args.markdown)
+    results = Path(args.results)
+    references = {s: ref for s in STUDIES if (ref := load_reference(results, s)) is not None}
+    print_table(summarise(runs, references), args.markdown)
     print(f"{len(runs)} finished runs; load now {loadavg()}")
     if args.plot:
-        plot(runs, Path(args.plot))
+        plot(runs, Path(args.plot), references)
 
 
 def cmd_estimate(args: argparse.Namespace) -> None:
@@ -390,6 +481,11 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--threads", type=int, default=1, help="torch threads for the evaluations (0: torch's default)")
     e = sub.add_parser("estimate", help="CPU hours of the runs not done yet")
     common(e)
+    ref = sub.add_parser("reference", help="re-evaluate each study's best found design at fresh seeds (its noise)")
+    ref.add_argument("--results", default=str(DEFAULT_RESULTS))
+    ref.add_argument("--studies", nargs="+", default=list(STUDIES), choices=list(STUDIES))
+    ref.add_argument("--repeats", type=int, default=10)
+    ref.add_argument("--threads", type=int, default=1)
     rep = sub.add_parser("report", help="table (and plot) of the finished runs")
     rep.add_argument("--results", default=str(DEFAULT_RESULTS))
     rep.add_argument("--plot", default=None, help="write the best-so-far plot here (PNG)")
@@ -403,7 +499,7 @@ def main(argv: list[str] | None = None) -> None:
             cmd_run(q)
             cmd_report(argparse.Namespace(results=tmp, plot=None, markdown=False))
         return
-    {"run": cmd_run, "report": cmd_report, "estimate": cmd_estimate}[args.cmd](args)
+    {"run": cmd_run, "report": cmd_report, "estimate": cmd_estimate, "reference": cmd_reference}[args.cmd](args)
 
 
 if __name__ == "__main__":

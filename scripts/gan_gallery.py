@@ -9,6 +9,7 @@ Usage: python scripts/gan_gallery.py [--weights PATH] [--size 64] [--seeds 3] [-
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 from pathlib import Path
 

@@ -88,6 +88,13 @@ def wait_for_evaluations(out: Path, proc, n: int, limit_s: float = 180.0) -> Non
     raise AssertionError(f"no {n} evaluations in {out} after {limit_s:.0f} s (rc={proc.poll()})")
 
 
+def _wait_for_rows(out: Path, proc, n: int, limit_s: float = 180.0) -> None:
+    """Until ``out`` holds ``n`` rows, the process ends, or ``limit_s`` passes."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s and proc.poll() is None and len(stored(out)) < n:
+        time.sleep(0.05)
+
+
 def kill9_and_resume(cfg_path, out, root, reference, kills_wanted, rng, extra=()):
     """Kill -9 the campaign ``kills_wanted`` times at random moments, resuming each time; after
     every kill the file must open and hold exactly the first rows of the reference."""
@@ -106,8 +113,11 @@ def kill9_and_resume(cfg_path, out, root, reference, kills_wanted, rng, extra=()
                 time.sleep(0.01)
             t_ready = time.monotonic() - t0
             time.sleep(rng.uniform(0.0, 1.5))
-        else:  # from inside start-up to a few evaluations after it
-            time.sleep(rng.uniform(0.6, 1.0) * t_ready + rng.uniform(0.0, 2.0))
+        elif rng.random() < 0.3:  # inside start-up, replay or the first new evaluation
+            time.sleep(rng.uniform(0.6, 1.0) * t_ready)
+        else:  # at a random moment once this run has added a row (progress even on a loaded machine)
+            _wait_for_rows(out, proc, counts[-1] + 1)
+            time.sleep(rng.uniform(0.0, 1.5))
         if proc.poll() is not None:  # finished before the kill: the budget is too small for the seed
             proc.communicate()
             break

@@ -117,3 +117,20 @@ def test_trieste_shared_gp_session_carries_nothing_from_one_optimizer_to_another
     other.tell(other.ask(1), [0.3], noise=[0.01])
     other.ask(2)
     np.testing.assert_allclose(SPACE.to_unit(told(4, 7).ask(1)), first, atol=1e-9)
+
+
+def test_trieste_matern32_kernel_finds_the_bump_and_is_its_own_gp():
+    m32 = TriesteOptimizer(space=SPACE, seed=0, kernel="matern32")
+    assert evaluations_to_reach(m32, 0.99, budget=30) <= 30
+    assert m32.last_model.model.kernel.__class__.__name__ == "Matern32"
+    m52 = TriesteOptimizer(space=SPACE, seed=0)
+    m52.tell([SPACE.from_unit(x) for x in m32.history.x_unit], list(m32.history.objectives), list(m32.history.failed))
+    m52.ask(1)
+    assert m52.last_model.model.kernel.__class__.__name__ == "Matern52"
+
+
+def test_trieste_unknown_kernel_is_a_one_line_error_naming_the_plugin():
+    from electroforge.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=r"optimizer 'trieste': kernel='rbf' is not one of \('matern52', 'matern32'\)"):
+        TriesteOptimizer(space=SPACE, kernel="rbf")

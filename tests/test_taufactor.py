@@ -229,3 +229,34 @@ def test_registered_through_the_entry_point():
     comp = get_registry().create("characterizer", "taufactor", threads=1)
     assert isinstance(comp, TauFactorCharacterizer)
     assert comp.device == "auto"
+
+
+@pytest.mark.parametrize("process_threads, option, expected", [(1, None, 1), (2, None, 2), (1, 2, 2)])
+def test_solves_respect_the_process_torch_threads_unless_told(monkeypatch, process_threads, option, expected):
+    """A worker that limited torch to one thread is not oversubscribed by the default; an explicit
+    ``threads`` wins; the process's setting is restored afterwards."""
+    import os
+
+    import torch
+
+    if (os.cpu_count() or 1) < expected:
+        pytest.skip("needs two cores")
+    seen = []
+    char = TauFactorCharacterizer(threads=option)
+    real = char._pore_tortuosity
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(char, "_pore_tortuosity", spy)
+    lab = np.ones((12, 8, 8), np.uint8)
+    lab[:, 2:5, 2:5] = 0
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(process_threads)
+        char.characterize(_ms(lab))
+        assert seen == [expected]
+        assert torch.get_num_threads() == process_threads
+    finally:
+        torch.set_num_threads(before)

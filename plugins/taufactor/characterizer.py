@@ -43,8 +43,9 @@ class TauFactorCharacterizer:
     * ``device``: ``"auto"`` (cuda if available, else cpu), ``"cpu"`` or ``"cuda"``;
     * ``conv_crit``: taufactor's convergence criterion (max spread of the layer fluxes, relative);
     * ``iter_limit``: iteration cap per solve (an unconverged solve is flagged in ``extras``);
-    * ``threads``: torch CPU threads during the solves (default min(2, cores)); use 1 per worker
-      process when several run on the same cores;
+    * ``threads``: torch CPU threads during the solves (default min(2, cores, the process's
+      ``torch.get_num_threads()`` at solve time), so campaign workers, which limit torch to their
+      share of the cores, are not oversubscribed;
     * ``solver``: ``"multigrid"`` (default; multigrid CG, float32, stops when the estimated relative
       error of the conductance is below ``rtol``, default 3e-4), ``"sor"`` (taufactor's SOR loop,
       convergence by ``conv_crit`` / ``iter_limit``) or ``"taufactor"`` (taufactor's own ``solve``);
@@ -83,7 +84,8 @@ class TauFactorCharacterizer:
         self.iter_limit = int(iter_limit)
         if threads is not None and not (isinstance(threads, (int, float)) and float(threads).is_integer() and threads >= 1):
             raise ValidationError(f"taufactor: threads={threads!r} must be a whole number >= 1")
-        self.threads = solvers.default_threads() if threads is None else int(threads)
+        #: None: :func:`solvers.default_threads` at each solve (respects the process's torch threads)
+        self.threads = None if threads is None else int(threads)
         self.fast_sor = bool(fast_sor)
         if solver not in solvers.METHODS:
             raise ValidationError(f"taufactor: solver={solver!r} must be one of {', '.join(solvers.METHODS)}")
@@ -120,7 +122,8 @@ class TauFactorCharacterizer:
         extras["total_active_surface_area_per_m"] = total_area
         timings["surface"] = time.perf_counter() - t0
 
-        with solvers.torch_threads(self.threads if device == "cpu" else None):
+        threads = (self.threads or solvers.default_threads()) if device == "cpu" else None
+        with solvers.torch_threads(threads):
             t0 = time.perf_counter()
             tau, pore_extras = self._pore_tortuosity(labels == pore, device)
             extras.update(pore_extras)

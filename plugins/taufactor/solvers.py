@@ -51,7 +51,15 @@ def resolve_device(device: str) -> str:
 
 
 def default_threads() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+    """Threads of a solve when none are asked for: min(2, cores, the process's torch threads).
+
+    Read at solve time, so a process that limited torch (a campaign worker, the optimiser race:
+    ``torch.set_num_threads(1)``) is respected. Two OpenMP threads contending for one free core
+    cost 10-25x the CPU of one thread at 48^3 (docs/characterizer.md).
+    """
+    import torch
+
+    return max(1, min(2, os.cpu_count() or 1, torch.get_num_threads()))
 
 
 @contextlib.contextmanager

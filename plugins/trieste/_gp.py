@@ -12,7 +12,7 @@ fitted hyperparameters depend only on (x, y, likelihood variance, seed, num_kern
 never on what the session fitted before. Every fit
 
 1. resets every hyperparameter to data-derived starting values, the ones trieste's ``build_gpr``
-   uses: Matern-5/2 with ARD lengthscales ``0.2 * sqrt(dim)`` (unit cube) under a log-normal prior
+   uses: Matern-5/2 (or Matern-3/2, the ``kernel`` option) with ARD lengthscales ``0.2 * sqrt(dim)`` (unit cube) under a log-normal prior
    (scale 1) centred there, kernel variance = the empirical variance of ``y`` under a log-normal
    prior centred there, constant mean = the empirical mean, likelihood variance as given;
 2. draws ``num_kernel_samples * (number of hyperparameter entries with a prior)`` candidate
@@ -35,12 +35,15 @@ PRIOR_SCALE = 1.0  # trieste's KERNEL_PRIOR_SCALE: std of log(hyperparameter) un
 MAX_LBFGS_ITERATIONS = 1000
 _BAD_LOSS = 1e100
 
-_SESSIONS: dict[tuple[int, bool], "GPSession"] = {}
+#: kernel option -> gpflow kernel class name
+KERNELS = {"matern52": "Matern52", "matern32": "Matern32"}
+
+_SESSIONS: dict[tuple[int, bool, str], "GPSession"] = {}
 
 
-def session(dim: int, learn_noise: bool) -> "GPSession":
-    """The process-wide GP session for this input dimension and noise setting (created once)."""
-    key = (int(dim), bool(learn_noise))
+def session(dim: int, learn_noise: bool, kernel: str = "matern52") -> "GPSession":
+    """The process-wide GP session for this input dimension, noise setting and kernel (created once)."""
+    key = (int(dim), bool(learn_noise), str(kernel))
     if key not in _SESSIONS:
         _SESSIONS[key] = GPSession(*key)
     return _SESSIONS[key]
@@ -49,7 +52,7 @@ def session(dim: int, learn_noise: bool) -> "GPSession":
 class GPSession:
     """A GP and its traced loss functions for ``dim``-dimensional inputs in the unit cube."""
 
-    def __init__(self, dim: int, learn_noise: bool):
+    def __init__(self, dim: int, learn_noise: bool, kernel_name: str = "matern52"):
         m = _tf.load()
         tf, tfp, gpflow = m.tf, m.tfp, m.gpflow
         f64 = tf.float64
@@ -58,7 +61,7 @@ class GPSession:
         self.learn_noise = learn_noise
         self.lengthscale0 = LENGTHSCALE_UNIT * math.sqrt(dim)
         self._variance_prior_loc = tf.Variable(0.0, dtype=f64, trainable=False)
-        kernel = gpflow.kernels.Matern52(variance=1.0, lengthscales=np.full(dim, self.lengthscale0))
+        kernel = getattr(gpflow.kernels, KERNELS[kernel_name])(variance=1.0, lengthscales=np.full(dim, self.lengthscale0))
         kernel.lengthscales.prior = tfp.distributions.LogNormal(
             tf.constant(np.full(dim, math.log(self.lengthscale0)), dtype=f64), tf.constant(PRIOR_SCALE, dtype=f64)
         )

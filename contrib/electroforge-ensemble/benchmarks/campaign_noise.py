@@ -11,6 +11,7 @@ the best design lies.
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 import tempfile
 from pathlib import Path

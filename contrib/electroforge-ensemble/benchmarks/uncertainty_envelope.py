@@ -9,6 +9,7 @@ the same run), and writes ``docs/uncertainty_envelope.png``.
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 from pathlib import Path
 

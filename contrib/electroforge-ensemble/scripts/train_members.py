@@ -16,6 +16,7 @@ Usage (one CPU thread; ~3-4 s per step on a shared 2-core machine)::
 """
 from __future__ import annotations
 
+import electroforge  # noqa: F401,I001  (before torch: passive OpenMP waiting, see electroforge/__init__.py)
 import argparse
 import sys
 import time
