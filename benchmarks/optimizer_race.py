@@ -10,9 +10,9 @@ Optimisers: ``trieste`` (the shipped setting, batch 1), its batch variants ``tri
 ``trieste-qei4``, ``trieste-ts4`` (batch 4), ``optuna-tpe`` and ``cmaes`` (contrib/electroforge-optuna),
 ``sobol``, ``random``, and ``trieste-warm`` (contrib/electroforge-warmstart) warm-started from the
 shipped ``trieste`` campaign of the same seed at the study's other power. Diagnostics of the
-shipped setting, run only when named: ``trieste-learn-noise`` (GP noise fitted),
-``trieste-n5`` (5 initial Sobol points instead of 9 in 4-D), ``trieste-n9`` (9 instead of 5 in
-2-D) and ``trieste-m32`` (Matern-3/2 kernel).
+shipped setting, run only when named: ``trieste-learn-noise`` (GP noise fitted), ``trieste-n5``
+(5 initial Sobol points instead of 9: in 2-D the default until 0.2), ``trieste-m32`` (Matern-3/2
+kernel), and in 2-D ``trieste-m32-n5`` and ``trieste-learn-noise-n5`` (those two with 5 initial points).
 
 Every run is a real campaign (``electroforge.campaign.Campaign``) writing its own campaign file
 ``RESULTS/<study>/<optimiser>/seed<k>.nc``; a finished run also writes ``seed<k>.json`` (objectives
@@ -34,10 +34,11 @@ The metric "evaluations to within 1 %" is the first evaluation whose best-so-far
 the best value any run of the study found (all optimisers, all seeds in the results directory).
 One cube per evaluation makes the objective noisy, and the best value found is the luckiest draw
 of many near the optimum, so that reference sits above what the optimum yields on average.
-``reference`` re-evaluates the best found design at ``--repeats`` fresh evaluation seeds
-(indices 1000 onwards, never seen by a run) and writes ``RESULTS/<study>/reference.json``; the
-report then adds a second count, evaluations until a run observes a value within 1 % of that
-design's *mean* ("to 1 % of mean"), and prints the noise standard deviation beside it.
+``reference`` re-evaluates the ``--candidates`` best observed designs at ``--repeats`` fresh
+evaluation seeds (indices 1000 onwards, never seen by a run) and writes
+``RESULTS/<study>/reference.json`` with the one of highest mean; the report then adds a second
+count, evaluations until a run observes a value within 1 % of that *mean* ("to 1 % of mean"),
+and prints the noise standard deviation beside it.
 """
 from __future__ import annotations
 
@@ -83,10 +84,12 @@ OPTIMISERS: dict[str, tuple[str, dict[str, Any], int]] = {
     "trieste-learn-noise": ("trieste", {"learn_noise": True}, 1),
     "trieste-n5": ("trieste", {"n_initial": 5}, 1),
     "trieste-m32": ("trieste", {"kernel": "matern32"}, 1),
-    "trieste-n9": ("trieste", {"n_initial": 9}, 1),
+    # 2-D runs made under 0.2's default of 5 initial points (the 0.3 default is 9 in 2-D)
+    "trieste-m32-n5": ("trieste", {"kernel": "matern32", "n_initial": 5}, 1),
+    "trieste-learn-noise-n5": ("trieste", {"learn_noise": True, "n_initial": 5}, 1),
 }
 #: what ``run`` and ``estimate`` do by default (the diagnostics only when named)
-DIAGNOSTICS = ("trieste-learn-noise", "trieste-n5", "trieste-m32", "trieste-n9")
+DIAGNOSTICS = ("trieste-learn-noise", "trieste-n5", "trieste-m32", "trieste-m32-n5", "trieste-learn-noise-n5")
 RACE = [name for name in OPTIMISERS if name not in DIAGNOSTICS]
 #: the warm start's prior: this race optimiser's campaign at the other power, same seed
 WARM_PRIOR = "trieste"
@@ -150,9 +153,9 @@ def study_config(study: str, optimiser: str, seed: int, results: Path, budget: i
     """The race's campaign config of (study, optimiser, seed), or (None, why) when it cannot run yet.
 
     ``threads``: torch threads of the characterizer's solves (0: its own default). One thread,
-    the default: on a machine that something else keeps busy (a training run), two OpenMP threads
-    contending for one free core cost 10-25x the CPU of one thread (measured: 2-7 s against 0.25 s
-    for TauFactor at 48^3), with the same objectives.
+    the default: on a machine that something else keeps busy (a training run), two threads
+    contending for one free core cost twice the CPU of one, and 10-25x if OpenMP spins (2-7 s
+    against 0.25 s for TauFactor at 48^3), with objectives equal to 2e-4.
     """
     from electroforge.config import load_config
     from electroforge.model import ConstantPower
@@ -267,8 +270,28 @@ def best_observation(runs: list[dict[str, Any]], study: str) -> tuple[float, dic
     return max(obs, key=lambda t: t[0]) if obs else None
 
 
+def top_observations(runs: list[dict[str, Any]], study: str, n: int) -> list[tuple[float, dict[str, float]]]:
+    """The ``n`` best observations of the study at distinct designs (rounded to 1e-6), best first."""
+    obs = sorted(((y, p) for r in runs if r["study"] == study for y, p in zip(r["objectives"], r["params"])
+                  if y is not None), key=lambda t: -t[0])
+    out, seen = [], set()
+    for y, p in obs:
+        key = tuple(round(float(v), 6) for v in p.values())
+        if key not in seen:
+            seen.add(key)
+            out.append((y, p))
+        if len(out) == n:
+            break
+    return out
+
+
 def cmd_reference(args: argparse.Namespace) -> None:
-    """Re-evaluate each study's best found design at fresh seeds: its mean and noise."""
+    """Re-evaluate each study's best observed designs at fresh seeds; the best mean is the reference.
+
+    The single best observation can be a lucky draw at a noisy design (a cliff edge); the design
+    with the highest mean over ``--repeats`` unseen seeds, among the ``--candidates`` best observed
+    designs, is what "the optimum" means for the second count.
+    """
     from electroforge.pipeline import Components, evaluate_design
 
     results = Path(args.results)
@@ -278,21 +301,30 @@ def cmd_reference(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     runs = load_runs(results)
     for study in args.studies:
-        found = best_observation(runs, study)
-        if found is None:
+        top = top_observations(runs, study, args.candidates)
+        if not top:
             print(f"{study}: no finished runs")
             continue
         cfg, _ = study_config(study, "sobol", 0, results, BUDGET, SHAPE, args.threads)
         components = Components.from_config(cfg)
         load_start, t0 = loadavg(), time.perf_counter()
-        values = [evaluate_design(found[1], components, cfg, index=1000 + i).objective for i in range(args.repeats)]
-        ok = [v for v in values if v is not None and math.isfinite(v)]
-        record = {"study": study, "best_found": found[0], "params": found[1], "seeds": "campaign seed 0, indices 1000+",
-                  "values": values, "mean": statistics.mean(ok), "sd": statistics.stdev(ok) if len(ok) > 1 else math.nan,
+        candidates = []
+        for observed, params in top:
+            values = [evaluate_design(params, components, cfg, index=1000 + i).objective for i in range(args.repeats)]
+            ok = [v for v in values if v is not None and math.isfinite(v)]
+            candidates.append({"observed": observed, "params": params, "values": values, "mean": statistics.mean(ok),
+                               "sd": statistics.stdev(ok) if len(ok) > 1 else math.nan})
+        chosen = max(candidates, key=lambda c: c["mean"])
+        means = ", ".join(f"{c['mean']:.1f}" for c in candidates)
+        record = {"study": study, "best_found": top[0][0], "observed": chosen["observed"], "params": chosen["params"],
+                  "seeds": "campaign seed 0, indices 1000+", "values": chosen["values"], "mean": chosen["mean"],
+                  "sd": chosen["sd"], "candidates": candidates,
                   "wall_s": time.perf_counter() - t0, "loadavg_start": load_start, "loadavg_end": loadavg()}
         reference_path(results, study).write_text(json.dumps(record, indent=1))
-        print(f"{study}: best found {found[0]:.2f}; re-evaluated {len(ok)}x: mean {record['mean']:.2f}, "
-              f"sd {record['sd']:.2f} ({100 * record['sd'] / record['mean']:.2f} %), {record['wall_s']:.0f} s, load {loadavg()}")
+        print(f"{study}: best found {top[0][0]:.2f}; of its {len(top)} best designs re-evaluated {args.repeats}x the best "
+              f"mean is {chosen['mean']:.2f}, sd {chosen['sd']:.2f} ({100 * chosen['sd'] / chosen['mean']:.2f} %), observed "
+              f"{chosen['observed']:.2f}; candidates' means {means}; "
+              f"{record['wall_s']:.0f} s, load {loadavg()}")
 
 
 def best_known(runs: list[dict[str, Any]], study: str) -> float:
@@ -384,8 +416,10 @@ def print_table(rows: list[dict[str, Any]], markdown: bool) -> None:
         if ref and not math.isclose(ref["best_found"], fb, rel_tol=1e-9):
             line += f"; reference.json is of an earlier best ({ref['best_found']:.2f}): rerun `reference --studies {s}`"
         elif ref:
-            line += (f"; that design re-evaluated {len(ref['values'])}x: mean {ref['mean']:.2f}, noise sd {ref['sd']:.2f} "
-                     f"({100 * ref['sd'] / ref['mean']:.2f} %), so within 1 % of the mean means >= {0.99 * ref['mean']:.2f}")
+            n_cand = len(ref.get("candidates", [ref]))
+            line += (f"; the best mean of its {n_cand} best designs re-evaluated {len(ref['values'])}x is {ref['mean']:.2f} "
+                     f"(noise sd {ref['sd']:.2f}, {100 * ref['sd'] / ref['mean']:.2f} %), so within 1 % of it means "
+                     f">= {0.99 * ref['mean']:.2f}")
         print(line)
 
 
@@ -485,6 +519,7 @@ def main(argv: list[str] | None = None) -> None:
     ref.add_argument("--results", default=str(DEFAULT_RESULTS))
     ref.add_argument("--studies", nargs="+", default=list(STUDIES), choices=list(STUDIES))
     ref.add_argument("--repeats", type=int, default=10)
+    ref.add_argument("--candidates", type=int, default=5, help="best observed designs to re-evaluate")
     ref.add_argument("--threads", type=int, default=1)
     rep = sub.add_parser("report", help="table (and plot) of the finished runs")
     rep.add_argument("--results", default=str(DEFAULT_RESULTS))

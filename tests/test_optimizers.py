@@ -164,7 +164,7 @@ def test_trieste_deduplication_replaces_repeats_by_distant_points():
 
 def test_trieste_initial_design_is_the_sobol_baselines_points():
     tri, sob = TriesteOptimizer(space=SPACE, seed=2), SobolOptimizer(space=SPACE, seed=2)
-    assert tri.n_initial == 5
+    assert tri.n_initial == 9  # max(2 * dim + 1, 9) in 2-D
     assert tri.ask(3) == sob.ask(3)
     pts = tri.ask(2)
     tri.tell(pts, [0.5, 0.6], [False, False])

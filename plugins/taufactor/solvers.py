@@ -54,8 +54,8 @@ def default_threads() -> int:
     """Threads of a solve when none are asked for: min(2, cores, the process's torch threads).
 
     Read at solve time, so a process that limited torch (a campaign worker, the optimiser race:
-    ``torch.set_num_threads(1)``) is respected. Two OpenMP threads contending for one free core
-    cost 10-25x the CPU of one thread at 48^3 (docs/characterizer.md).
+    ``torch.set_num_threads(1)``) is respected: two threads contending for one free core cost about
+    twice the CPU of one, and 10-25x when OpenMP spins (docs/characterizer.md).
     """
     import torch
 

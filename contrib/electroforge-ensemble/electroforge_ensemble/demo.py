@@ -70,7 +70,10 @@ def demo_registry():
 
 
 def demo_config(noise: bool, budget: int = 14, batch: int = 2, seed: int = 7, shape: int = 32, fast_bo: bool = True):
-    bo = {"num_kernel_samples": 3, "num_initial_samples": 300, "num_optimization_runs": 2} if fast_bo else {}
+    # 5 Sobol points, then BO: a short demo budget still leaves most evaluations model-based
+    bo = {"n_initial": 5}
+    if fast_bo:
+        bo.update({"num_kernel_samples": 3, "num_initial_samples": 300, "num_optimization_runs": 2})
     return config_from_dict({
         "name": f"ensemble-demo-{'noise' if noise else 'nonoise'}", "seed": seed, "budget": budget, "batch": batch,
         "objective": "energy_Wh", "protocols": ["1C"], "design": dict(DEMO_SPACE),

@@ -11,7 +11,7 @@ from electroforge_ensemble.demo import run_demo
 from electroforge_ensemble.generator import EnsembleGenerator
 
 torch.set_num_threads(1)
-N_SOBOL = 6  # trieste's 5-point Sobol start, rounded up to whole batches of 2
+N_SOBOL = 6  # the demo's 5-point Sobol start, rounded up to whole batches of 2
 
 
 def test_uncertainty_is_larger_outside_the_training_envelope():

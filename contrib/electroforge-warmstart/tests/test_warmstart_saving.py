@@ -24,8 +24,9 @@ NEW_BEST = 105.0
 
 @pytest.fixture(scope="module")
 def prior_file(tmp_path_factory):
-    """An earlier 12-evaluation BO campaign on the old problem, stored as a campaign file."""
-    opt = TriesteOptimizer(space=SPACE, seed=100)
+    """An earlier 12-evaluation BO campaign on the old problem (5 initial points, 7 model-based,
+    so it has homed in on its optimum), stored as a campaign file."""
+    opt = TriesteOptimizer(space=SPACE, seed=100, n_initial=5)
     params, values = [], []
     for _ in range(12):
         (p,) = opt.ask(1)
