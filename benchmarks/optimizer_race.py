@@ -431,16 +431,18 @@ def plot(runs: list[dict[str, Any]], path: Path, references: dict[str, dict[str,
 
     studies = [s for s in STUDIES if any(r["study"] == s for r in runs)]
     fig, axes = plt.subplots(1, len(studies), figsize=(5.2 * len(studies), 4.2), squeeze=False)
+    colours = plt.cm.tab20(np.linspace(0, 1, 20))
     for ax, study in zip(axes[0], studies):
         fbest = best_known(runs, study)
-        for opt in OPTIMISERS:
+        title = next(r["objective"] for r in runs if r["study"] == study)
+        for k, opt in enumerate(name for name in OPTIMISERS if name not in DIAGNOSTICS):  # the table has those
             rs = [r for r in runs if r["study"] == study and r["optimiser"] == opt]
             if not rs:
                 continue
             curves = np.array([[np.nan if b is None else b for b in r["best_so_far"]] for r in rs], dtype=float)
             x = np.arange(1, curves.shape[1] + 1)
             med = np.nanmedian(curves, axis=0)
-            line, = ax.plot(x, med, label=f"{opt} ({len(rs)})")
+            line, = ax.plot(x, med, label=f"{opt} ({len(rs)})", color=colours[(2 * k) % 20], lw=1.8 if opt == "trieste" else 1.1)
             if len(rs) > 1:
                 ax.fill_between(x, np.nanmin(curves, axis=0), np.nanmax(curves, axis=0), color=line.get_color(), alpha=0.12)
         ax.axhline(0.99 * fbest, color="k", lw=0.8, ls="--", label="99 % of best found")
@@ -450,7 +452,7 @@ def plot(runs: list[dict[str, Any]], path: Path, references: dict[str, dict[str,
         lo = 0.85 * fbest if fbest > 0 else None
         if lo is not None:
             ax.set_ylim(lo, 1.01 * fbest)
-        ax.set_title(f"{study}: {rs[0]['objective'] if rs else ''}", fontsize=9)
+        ax.set_title(f"{study}: {title}", fontsize=9)
         ax.set_xlabel("evaluations")
         ax.set_ylabel("best so far (median, band min-max over seeds)")
         ax.legend(fontsize=7)

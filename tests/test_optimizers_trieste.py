@@ -134,3 +134,33 @@ def test_trieste_unknown_kernel_is_a_one_line_error_naming_the_plugin():
 
     with pytest.raises(ValidationError, match=r"optimizer 'trieste': kernel='rbf' is not one of \('matern52', 'matern32'\)"):
         TriesteOptimizer(space=SPACE, kernel="rbf")
+
+
+def test_trieste_failed_acquisition_optimisation_proposes_space_filling_points_not_an_error(monkeypatch):
+    """trieste raises FailedOptimizationError when every L-BFGS-B run of the acquisition fails (seen
+    with local penalisation in the race); the campaign must go on with distinct, in-bound points."""
+    from electroforge.plugins.trieste import _tf
+
+    m = _tf.load()
+
+    class FailingRule:
+        def acquire_single(self, *args, **kwargs):
+            raise m.FailedOptimizationError("Acquisition function optimization failed")
+
+    def make(seed=3):
+        opt = TriesteOptimizer(space=SPACE, seed=seed, n_initial=4)
+        pts = opt.ask(6)
+        opt.tell(pts, [bump(p) for p in pts], [False] * 6)
+        monkeypatch.setattr(opt, "_rule", lambda session, n: (FailingRule(), False))
+        return opt
+
+    with pytest.warns(RuntimeWarning, match="acquisition optimisation failed after 6 observations"):
+        out = make().ask(4)
+    unit = SPACE.to_unit(out)
+    assert unit.shape == (4, 2) and np.all((unit >= 0) & (unit <= 1))
+    seen = make().history.x_unit
+    to_seen = np.linalg.norm(unit[:, None, :] - seen[None, :, :], axis=2)
+    pairwise = np.linalg.norm(unit[:, None, :] - unit[None, :, :], axis=2) + np.eye(4)
+    assert to_seen.min() > 0.05 and pairwise.min() > 0.05  # away from the observations and each other
+    with pytest.warns(RuntimeWarning):
+        assert make().ask(4) == out  # still a function of (seed, observations)

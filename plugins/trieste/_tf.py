@@ -31,7 +31,7 @@ def load() -> types.SimpleNamespace:
             LocalPenalization,
             ParallelContinuousThompsonSampling,
         )
-        from trieste.acquisition.optimizer import generate_continuous_optimizer
+        from trieste.acquisition.optimizer import FailedOptimizationError, generate_continuous_optimizer
         from trieste.acquisition.rule import EfficientGlobalOptimization
         from trieste.data import Dataset
         from trieste.models.gpflow import GaussianProcessRegression
@@ -45,6 +45,7 @@ def load() -> types.SimpleNamespace:
         GaussianProcessRegression=GaussianProcessRegression,
         EfficientGlobalOptimization=EfficientGlobalOptimization,
         generate_continuous_optimizer=generate_continuous_optimizer,
+        FailedOptimizationError=FailedOptimizationError,
         ExpectedImprovement=ExpectedImprovement,
         LocalPenalization=LocalPenalization,
         BatchMonteCarloExpectedImprovement=BatchMonteCarloExpectedImprovement,

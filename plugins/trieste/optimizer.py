@@ -189,7 +189,19 @@ class TriesteOptimizer:
         if stochastic:  # Monte-Carlo acquisitions draw from tensorflow's global generator
             tf.random.set_seed(s)
             np.random.seed(s)
-        x_new = rule.acquire_single(box, model, dataset=data).numpy().reshape(n, dim)
+        try:
+            x_new = rule.acquire_single(box, model, dataset=data).numpy().reshape(n, dim)
+        except m.FailedOptimizationError as exc:
+            # every L-BFGS-B run of the acquisition failed (seen with local penalisation on a GP
+            # that has all but converged): propose the most distant random points instead of
+            # ending the campaign; still a function of (seed, observations) only
+            import warnings
+
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            warnings.warn(f"optimizer {self.name!r}: acquisition optimisation failed after {k} observations "
+                          f"({reason}); proposing space-filling points", RuntimeWarning, stacklevel=2)
+            x_new = np.tile(self.history.x_unit[:1] if len(self.history) else np.zeros((1, dim)), (n, 1))
+            return self._deduplicate(x_new, k, tolerance=np.inf)
         return self._deduplicate(np.clip(x_new, 0.0, 1.0), k)
 
     def _rule(self, session, n: int):
@@ -221,14 +233,15 @@ class TriesteOptimizer:
             session.rules[key] = rule
         return rule, method not in ("ei", "lp")
 
-    def _deduplicate(self, x: np.ndarray, k: int) -> np.ndarray:
-        """Replace proposals within ``dedup_tolerance`` of an observed or earlier chosen point by
-        the random candidate farthest from everything (seeded from (seed, k))."""
+    def _deduplicate(self, x: np.ndarray, k: int, tolerance: float | None = None) -> np.ndarray:
+        """Replace proposals within ``tolerance`` (default ``dedup_tolerance``) of an observed or
+        earlier chosen point by the random candidate farthest from everything (seeded from (seed, k))."""
+        tol = self.dedup_tolerance if tolerance is None else tolerance
         rng = np.random.default_rng(derived_seed(self.seed, k, salt=1))
         taken = self.history.x_unit.copy()
         out = []
         for row in x:
-            if taken.size and np.min(np.linalg.norm(taken - row, axis=1)) < self.dedup_tolerance:
+            if taken.size and np.min(np.linalg.norm(taken - row, axis=1)) < tol:
                 cand = rng.random((256, self.space.dim))
                 dist = np.min(np.linalg.norm(cand[:, None, :] - taken[None, :, :], axis=2), axis=1)
                 row = cand[int(np.argmax(dist))]
