@@ -265,11 +265,6 @@ def load_reference(results: Path, study: str) -> dict[str, Any] | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
-def best_observation(runs: list[dict[str, Any]], study: str) -> tuple[float, dict[str, float]] | None:
-    obs = [(y, p) for r in runs if r["study"] == study for y, p in zip(r["objectives"], r["params"]) if y is not None]
-    return max(obs, key=lambda t: t[0]) if obs else None
-
-
 def top_observations(runs: list[dict[str, Any]], study: str, n: int) -> list[tuple[float, dict[str, float]]]:
     """The ``n`` best observations of the study at distinct designs (rounded to 1e-6), best first."""
     obs = sorted(((y, p) for r in runs if r["study"] == study for y, p in zip(r["objectives"], r["params"])
@@ -283,6 +278,11 @@ def top_observations(runs: list[dict[str, Any]], study: str, n: int) -> list[tup
         if len(out) == n:
             break
     return out
+
+
+def best_observation(runs: list[dict[str, Any]], study: str) -> tuple[float, dict[str, float]] | None:
+    top = top_observations(runs, study, 1)
+    return top[0] if top else None
 
 
 def cmd_reference(args: argparse.Namespace) -> None:

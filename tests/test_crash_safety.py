@@ -75,24 +75,16 @@ def stored(out: Path):
     return CampaignStore.open(out).evaluations if out.exists() else []
 
 
-def wait_for_evaluations(out: Path, proc, n: int, limit_s: float = 180.0) -> None:
+def wait_for_evaluations(out: Path, proc, n: int, limit_s: float = 180.0, required: bool = True) -> None:
+    """Until ``out`` holds ``n`` rows; if the process ends or ``limit_s`` passes first, fail
+    (``required``) or just return."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < limit_s and proc.poll() is None:
-        if out.exists():
-            try:
-                if len(CampaignStore.open(out).evaluations) >= n:
-                    return
-            except Exception:  # pragma: no cover - the file is replaced atomically; never torn
-                raise
-        time.sleep(0.3)
-    raise AssertionError(f"no {n} evaluations in {out} after {limit_s:.0f} s (rc={proc.poll()})")
-
-
-def _wait_for_rows(out: Path, proc, n: int, limit_s: float = 180.0) -> None:
-    """Until ``out`` holds ``n`` rows, the process ends, or ``limit_s`` passes."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit_s and proc.poll() is None and len(stored(out)) < n:
+        if len(stored(out)) >= n:  # the file is replaced atomically: never torn
+            return
         time.sleep(0.05)
+    if required:
+        raise AssertionError(f"no {n} evaluations in {out} after {limit_s:.0f} s (rc={proc.poll()})")
 
 
 def kill9_and_resume(cfg_path, out, root, reference, kills_wanted, rng, extra=()):
@@ -116,7 +108,7 @@ def kill9_and_resume(cfg_path, out, root, reference, kills_wanted, rng, extra=()
         elif rng.random() < 0.3:  # inside start-up, replay or the first new evaluation
             time.sleep(rng.uniform(0.6, 1.0) * t_ready)
         else:  # at a random moment once this run has added a row (progress even on a loaded machine)
-            _wait_for_rows(out, proc, counts[-1] + 1)
+            wait_for_evaluations(out, proc, counts[-1] + 1, required=False)
             time.sleep(rng.uniform(0.0, 1.5))
         if proc.poll() is not None:  # finished before the kill: the budget is too small for the seed
             proc.communicate()

@@ -200,8 +200,8 @@ class TriesteOptimizer:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             warnings.warn(f"optimizer {self.name!r}: acquisition optimisation failed after {k} observations "
                           f"({reason}); proposing space-filling points", RuntimeWarning, stacklevel=2)
-            x_new = np.tile(self.history.x_unit[:1] if len(self.history) else np.zeros((1, dim)), (n, 1))
-            return self._deduplicate(x_new, k, tolerance=np.inf)
+            # with an infinite tolerance every row is replaced by the farthest random candidate
+            return self._deduplicate(np.zeros((n, dim)), k, tolerance=np.inf)
         return self._deduplicate(np.clip(x_new, 0.0, 1.0), k)
 
     def _rule(self, session, n: int):
