@@ -25,17 +25,16 @@ PARAMS = {"am_mass_fraction": 0.91, "porosity": 0.375, "binder_adhesion": 0.5}
 
 
 class PlainForward:
-    """The GAN's labels through ``net.logits`` and ``argmax``: the baseline of its inference path."""
+    """The GAN's logits through the training network's plain ``net.logits``: the baseline of its
+    inference path (the generator takes the logits relative to phase 0 from it)."""
 
     def __init__(self, net):
         self.net = net
 
     @torch.no_grad()
-    def labels(self, z, c, offsets=None):
+    def relative_logits(self, z, c):
         logits = self.net.logits(z, c)
-        if offsets is not None:
-            logits = logits + offsets[:, :, None, None, None]
-        return logits.argmax(dim=1).to(torch.uint8)
+        return logits[:, 1:] - logits[:, :1]
 
 
 def median_time(gen, n: int, reps: int) -> float:

@@ -33,6 +33,7 @@ import argparse
 import csv
 import itertools
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -261,6 +262,17 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     deadline = None if args.minutes is None else t0 + 60 * args.minutes
     holder = {}
+    interrupted = []
+
+    def request_stop(signum, _frame):
+        if interrupted:  # a second Ctrl-C: stop now, without the checkpoint
+            raise KeyboardInterrupt
+        interrupted.append(signum)
+        print(f"{signal.Signals(signum).name}: stopping after this update (checkpointed); again to abort",
+              flush=True)
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
 
     def log(rec):
         n = int(rec["step"])
@@ -273,7 +285,7 @@ def main(argv=None) -> int:
         if deadline is not None and time.perf_counter() > deadline:
             print("wall-time budget reached; stopping (checkpointed)", flush=True)
             return True
-        return False
+        return bool(interrupted)
 
     def scored(trainer):
         holder["trainer"] = trainer

@@ -84,7 +84,7 @@ def test_gan_argmax_calibration_reproduces_training_fractions(tiny_data, tmp_pat
     data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
     cfg = training.TrainConfig(steps=2, **{**TINY, "calibration_size": 32})
     training.train(data, tmp_path / "cal.pt", cfg)
-    gen = GanGenerator(weights=tmp_path / "cal.pt", device="cpu")
+    gen = GanGenerator(weights=tmp_path / "cal.pt", device="cpu", match_fractions=False)
     assert gen._offset_w is not None
     fractions = data.fractions()
 
@@ -553,7 +553,8 @@ def test_gan_recalibration_replaces_only_the_offsets(tiny_data, tmp_path):
     raw, cal = torch.load(tmp_path / "raw.pt", weights_only=True), torch.load(out, weights_only=True)
     assert raw["phase_offsets"] is None and cal["phase_offsets"]["features"] == "quadratic"
     assert all(torch.equal(raw["state_dict"][k], cal["state_dict"][k]) for k in raw["state_dict"])
-    gen = GanGenerator(weights=out, device="cpu")
+    assert cal["fraction_model"]["features"] == "linear"  # 4 images: too few for the 10 quadratic terms
+    gen = GanGenerator(weights=out, device="cpu", match_fractions=False)
     errs = [abs(gen.generate(dict(zip(data.param_names, p)), (48, 48, 48), seed=i).volume_fractions()["pore"]
                 - data.fractions()[i, 0]) for i, p in enumerate(data.params)]
     assert float(np.mean(errs)) < 0.1
@@ -688,3 +689,84 @@ def test_gan_training_checkpoints_on_wall_time_as_well_as_on_steps(tiny_data, tm
         training.train(data, tmp_path / name, cfg, callback=watch, fp16=False, checkpoint_minutes=minutes)
         # 0 minutes: saved after every update; none: only at the step count (100) and at the end
         assert saved_steps == expected, name
+
+
+def test_gan_fraction_model_is_exact_for_a_quadratic_composition(tiny_data):
+    """The response surface recovers fractions that are a quadratic of the condition, and falls
+    back to linear with fewer images than quadratic terms."""
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    assert training.fraction_model(data)["features"] == "linear"
+    rng = np.random.default_rng(0)
+    scaled = rng.random((12, 3))
+
+    def composition(c):
+        pore = 0.25 + 0.25 * c[1]
+        active = (1 - pore) * (0.8 + 0.1 * c[0])
+        return np.array([pore, active, 1 - pore - active])
+
+    class Fake:
+        def __init__(self):
+            self.scaled = scaled
+
+        def fractions(self):
+            return np.stack([composition(c) for c in scaled])
+
+    model = training.fraction_model(Fake())
+    assert model["features"] == "quadratic"
+    c = torch.tensor([0.3, 0.7, 0.5], dtype=torch.float64)
+    np.testing.assert_allclose(training.predict_fractions(model, c).numpy(), composition(c.numpy()), atol=1e-9)
+
+
+@pytest.mark.parametrize("target", [(0.3, 0.6, 0.1), (0.5, 0.0, 0.5), (0.05, 0.9, 0.05)])
+def test_gan_match_fractions_gives_the_target_composition(target):
+    """Offsets from match_fractions make argmax labels of correlated logits hit the target."""
+    torch.manual_seed(0)
+    field = torch.nn.functional.avg_pool3d(torch.randn(1, 2, 70, 70, 70), 7, 1)[0]  # spatially correlated
+    rel = field.reshape(2, -1) + torch.tensor([[0.5], [-0.3]])
+    b = training.match_fractions(rel, torch.tensor(target))
+    labels = torch.cat([torch.zeros(1, rel.shape[1]), rel + b[1:, None]], 0).argmax(0)
+    got = torch.bincount(labels, minlength=3).double() / labels.numel()
+    assert b[0] == 0
+    np.testing.assert_allclose(got.numpy(), target, atol=3e-3)
+
+
+def test_gan_generator_matches_the_composition_of_the_parameters(tiny_data, tmp_path):
+    """With the fraction model the weights carry, labels at any condition have the predicted
+    fractions (the untrained network's own are far off); match_fractions=False gives them back."""
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    training.train(data, tmp_path / "g.pt", training.TrainConfig(steps=1, **TINY))
+    assert torch.load(tmp_path / "g.pt", weights_only=True)["fraction_model"] is not None
+    matched = GanGenerator(weights=tmp_path / "g.pt", device="cpu")
+    raw = GanGenerator(weights=tmp_path / "g.pt", device="cpu", match_fractions=False)
+    p = {"am_mass_fraction": 0.9, "porosity": 0.4, "binder_adhesion": 0.3}
+    c = torch.tensor([(0.9 - 0.85) / 0.12, (0.4 - 0.30) / 0.15, 0.3])
+    want = training.predict_fractions(matched.fraction_model, c).numpy()
+    vf = matched.generate(p, (40, 40, 40), seed=1).volume_fractions()
+    np.testing.assert_allclose([vf[k] for k in ("pore", "active", "binder")], want, atol=0.01)
+    vf_raw = raw.generate(p, (40, 40, 40), seed=1).volume_fractions()
+    assert max(abs(vf_raw[k] - w) for k, w in zip(("pore", "active", "binder"), want)) > 0.02
+
+
+def test_gan_recalibrate_script_adds_the_fraction_model_and_refuses_another_envelope(tiny_data, tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "recalibrate_gan.py"
+    spec = importlib.util.spec_from_file_location("recalibrate_gan", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    data = training.load_training_set(tiny_data, tiny_data / "labels.csv")
+    training.train(data, tmp_path / "g.pt", training.TrainConfig(steps=1, **TINY))
+    old = torch.load(tmp_path / "g.pt", weights_only=True)
+    del old["fraction_model"]  # as written before 0.3
+    torch.save(old, tmp_path / "old.pt")
+    assert module.main([str(tmp_path / "old.pt"), "--out", str(tmp_path / "new.pt"), "--data", str(tiny_data),
+                        "--fractions-only"]) == 0
+    new = torch.load(tmp_path / "new.pt", weights_only=True)
+    assert new["fraction_model"] == training.fraction_model(data)
+    assert all(torch.equal(old["state_dict"][k], new["state_dict"][k]) for k in old["state_dict"])
+    old["bounds"] = {**old["bounds"], "porosity": [0.2, 0.6]}
+    torch.save(old, tmp_path / "other.pt")
+    assert module.main([str(tmp_path / "other.pt"), "--data", str(tiny_data), "--fractions-only"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "envelope" in err and str(tiny_data) in err

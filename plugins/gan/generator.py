@@ -9,9 +9,15 @@ weights were trained on. ``generate(params, shape, seed)`` returns a
 :class:`~electroforge.model.Microstructure` (labels = argmax of the three softmax channels;
 0 pore, 1 active, 2 binder; x through the thickness), deterministic for a seed on one device.
 
-Labels are the argmax of the logits plus per-phase offsets, a quadratic function of the condition
-fitted on the training images at the end of training (``training.calibrate_phase_offsets``), so
-argmax fractions match the training fractions. Any shape works: the generator is fully convolutional with a
+Labels are the argmax of the logits plus per-phase offsets. Weights that carry a fraction model
+(``calibration.fraction_model``: the training images' fractions as a response surface of the
+condition, in every export since 0.3) get offsets found per volume
+(``calibration.match_fractions``) so that the labels have exactly the composition that model
+predicts for the parameters, as the manufacturing simulator's do; the network decides where each
+phase goes. ``match_fractions=False``, or older weights, use the argmax calibration instead: offsets
+that are a quadratic function of the condition fitted on the training images at the end of
+training (``calibration.calibrate_phase_offsets``), so argmax fractions match the training
+fractions at the training conditions. Any shape works: the generator is fully convolutional with a
 tile of ``2**stages`` voxels per latent cell (``tile``: 8 for the shipped 3-stage design, 16 for
 4 stages), so it generates ``ceil(n / tile)`` latent cells per axis and crops (64³ and 128³ need no crop).
 Missing parameters take the middle of the envelope; unknown names raise; values outside the
@@ -87,21 +93,22 @@ class GanGenerator:
     }
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto", voxel_size_m: float | None = None,
-                 allow_extrapolation: bool = False):
+                 allow_extrapolation: bool = False, match_fractions: bool = True):
         self.weights = resolve_weights(weights)
-        self._setup(load_weights(self.weights), device, voxel_size_m, allow_extrapolation)
+        self._setup(load_weights(self.weights), device, voxel_size_m, allow_extrapolation, match_fractions)
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any], device: str = "cpu", name: str = "<in memory>",
-                     allow_extrapolation: bool = False) -> "GanGenerator":
+                     allow_extrapolation: bool = False, match_fractions: bool = True) -> "GanGenerator":
         """A generator from an in-memory payload (``training.weights_payload``), e.g. to score a
         generator during training without writing a file."""
         self = cls.__new__(cls)
         self.weights = Path(name)
-        self._setup(payload, device, None, allow_extrapolation)
+        self._setup(payload, device, None, allow_extrapolation, match_fractions)
         return self
 
-    def _setup(self, payload: Mapping[str, Any], device: str, voxel_size_m: float | None, allow_extrapolation: bool):
+    def _setup(self, payload: Mapping[str, Any], device: str, voxel_size_m: float | None, allow_extrapolation: bool,
+               match_fractions: bool = True):
         import torch
 
         from electroforge.plugins.gan.nets import CondGenerator3D
@@ -125,12 +132,16 @@ class GanGenerator:
                               payload.get("noise_stages"))
         net.load_state_dict(float_state_dict(payload))
         self.net = net.to(self._torch_device).eval()
-        from electroforge.plugins.gan.nets import FastInference
+        from electroforge.plugins.gan.nets import FastInference, labels_from_relative
 
         self._fast = FastInference(self.net)  # the same logits, the upsample+conv stages in sub-pixel form
         cal = payload.get("phase_offsets")
         self._offset_w = None if not cal else torch.tensor(cal["weight"], dtype=torch.float32, device=self._torch_device)
+        model = payload.get("fraction_model")
+        #: the composition model the labels are matched to (None: argmax calibration, see module docstring)
+        self.fraction_model = model if (model and match_fractions) else None
         self._torch = torch
+        self._labels_from_relative = labels_from_relative
 
     @property
     def tile(self) -> int:
@@ -176,13 +187,18 @@ class GanGenerator:
             torch.manual_seed(int(seed) & 0x7FFFFFFFFFFFFFFF)
             z = torch.randn(1, self.net.nz, *lat, device=dev)
             c = torch.tensor([scaled], dtype=torch.float32, device=dev)
+            rel = self._fast.relative_logits(z, c)[:, :, : dims[0], : dims[1], : dims[2]]
             offsets = None
-            if self._offset_w is not None:  # argmax calibration fitted on the training images
+            if self.fraction_model is not None:  # the composition the parameters fix, per volume
+                from electroforge.plugins.gan.calibration import match_fractions, predict_fractions
+
+                target = predict_fractions(self.fraction_model, c[0])
+                offsets = match_fractions(rel[0].reshape(rel.shape[1], -1), target)[None]
+            elif self._offset_w is not None:  # argmax calibration fitted on the training images
                 from electroforge.plugins.gan.nets import quadratic_features
 
                 offsets = (self._offset_w @ quadratic_features(c[0]))[None]
-            labels = self._fast.labels(z, c, offsets)[0].cpu().numpy()
-        labels = np.ascontiguousarray(labels[: dims[0], : dims[1], : dims[2]])
+            labels = np.ascontiguousarray(self._labels_from_relative(rel, offsets)[0].cpu().numpy())
         return Microstructure(
             labels=labels,
             voxel_size_m=self.voxel_size_m,

@@ -242,25 +242,36 @@ class FastInference:
         return out
 
     @torch.no_grad()
-    def labels(self, z: torch.Tensor, c: torch.Tensor, offsets: torch.Tensor | None = None) -> torch.Tensor:
-        """``(B, X, Y, Z)`` uint8 labels: ``argmax(logits + offsets)`` over the phases (``offsets``
-        ``(B, n_phases)``, e.g. the argmax calibration), ties to the lower phase, as
-        ``torch.argmax``; the same noise draws as :meth:`logits`. Computes the logits relative to
-        phase 0 only and picks the phase without materialising all of them."""
+    def relative_logits(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """``(B, n_phases - 1, X, Y, Z)`` logits of phases 1.. minus phase 0's (what the argmax
+        needs); the same noise draws as :meth:`logits`."""
         cc = condition_channels(c)
         w_x, w_cc, bias = self.head_rel
         rel = nn.functional.conv3d(self._trunk(z, cc), w_x)
-        shift = cc @ w_cc.T + bias
-        if offsets is not None:
-            shift = shift + offsets[:, 1:] - offsets[:, :1]
-        rel += shift.reshape(*cc.shape[:1], -1, 1, 1, 1)
-        best = torch.zeros_like(rel[:, 0])  # phase 0's relative logit
-        out = torch.zeros(best.shape, dtype=torch.uint8, device=rel.device)
-        for k in range(rel.shape[1]):
-            better = rel[:, k] > best
-            out.masked_fill_(better, k + 1)
-            torch.maximum(best, rel[:, k], out=best)
-        return out
+        rel += (cc @ w_cc.T + bias).reshape(*cc.shape[:1], -1, 1, 1, 1)
+        return rel
+
+    @torch.no_grad()
+    def labels(self, z: torch.Tensor, c: torch.Tensor, offsets: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, X, Y, Z)`` uint8 labels: ``argmax(logits + offsets)`` over the phases (``offsets``
+        ``(B, n_phases)``, e.g. the argmax calibration), ties to the lower phase, as
+        ``torch.argmax``; the same noise draws as :meth:`logits`."""
+        return labels_from_relative(self.relative_logits(z, c), offsets)
+
+
+def labels_from_relative(rel: torch.Tensor, offsets: torch.Tensor | None = None) -> torch.Tensor:
+    """``(B, X, Y, Z)`` uint8 argmax labels from ``(B, n_phases - 1, X, Y, Z)`` relative logits
+    (:meth:`FastInference.relative_logits`) plus ``offsets`` ``(B, n_phases)``, ties to the lower
+    phase, without materialising phase 0's logit."""
+    if offsets is not None:
+        rel = rel + (offsets[:, 1:] - offsets[:, :1]).reshape(*rel.shape[:2], 1, 1, 1)
+    best = torch.zeros_like(rel[:, 0])  # phase 0's relative logit
+    out = torch.zeros(best.shape, dtype=torch.uint8, device=rel.device)
+    for k in range(rel.shape[1]):
+        better = rel[:, k] > best
+        out.masked_fill_(better, k + 1)
+        torch.maximum(best, rel[:, k], out=best)
+    return out
 
 
 class _CondCritic(nn.Module):
@@ -305,6 +316,11 @@ class CondCritic3D(_CondCritic):
     slice critics' to judge."""
 
     conv = nn.Conv3d
+
+
+def linear_features(c: torch.Tensor) -> torch.Tensor:
+    """``(n,)`` scaled parameters -> ``[1, c_i]``."""
+    return torch.cat([torch.ones(1, dtype=c.dtype, device=c.device), c])
 
 
 def quadratic_features(c: torch.Tensor) -> torch.Tensor:

@@ -128,7 +128,10 @@ def checkpoint_path_for(weights: str | Path) -> Path:
 
 def weights_payload(trainer: Trainer, fp16: bool = True, calibration: dict | None = None) -> dict[str, Any]:
     """The inference payload (what :func:`export_weights` writes): the exported generator's
-    weights (fp16 unless told otherwise), metadata and the optional argmax calibration."""
+    weights (fp16 unless told otherwise), metadata, the optional argmax calibration and the
+    training images' fraction model (:func:`calibration.fraction_model`, cheap: fitted on every export)."""
+    from electroforge.plugins.gan.calibration import fraction_model  # it imports this module
+
     sd = {k: (v.detach().cpu().half() if fp16 and v.is_floating_point() else v.detach().cpu().clone())
           for k, v in trainer.G_export.state_dict().items()}
     return {
@@ -137,6 +140,7 @@ def weights_payload(trainer: Trainer, fp16: bool = True, calibration: dict | Non
         "steps": trainer.step_count,
         "ema_decay": trainer.cfg.ema_decay,
         "phase_offsets": calibration,
+        "fraction_model": fraction_model(trainer.data),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "state_dict": sd,
     }

@@ -12,7 +12,8 @@ The code lives in one module per concern; this module re-exports their public na
 * :mod:`~electroforge.plugins.gan.trainer`: :class:`Trainer` (one update) and :func:`train`
   (the loop: checkpoints, monitor, export);
 * :mod:`~electroforge.plugins.gan.persistence`: checkpoints and weights files;
-* :mod:`~electroforge.plugins.gan.calibration`: the argmax phase-offset calibration;
+* :mod:`~electroforge.plugins.gan.calibration`: the fraction model and per-volume fraction matching,
+  and the argmax phase-offset calibration;
 * :mod:`~electroforge.plugins.gan.monitoring`: monitor records and running means.
 """
 from __future__ import annotations
@@ -21,6 +22,9 @@ from electroforge.plugins.gan.calibration import (
     argmax_offsets,
     calibrate_phase_offsets,
     export_calibrated,
+    fraction_model,
+    match_fractions,
+    predict_fractions,
     recalibrate_weights,
 )
 from electroforge.plugins.gan.config import ARCHITECTURE_FIELDS, TrainConfig, pick_device
@@ -51,6 +55,6 @@ __all__ = [
     "Trainer", "TrainingSet", "argmax_offsets", "best_fidelity_score", "calibrate_phase_offsets",
     "checkpoint_path_for", "erode_once", "erosion_curve_torch", "estimate_particle_radius_m",
     "euler_characteristic_torch", "euler_density_torch", "export_calibrated", "export_weights", "float_state_dict",
-    "load_training_set", "pick_device", "recalibrate_weights", "run_monitor", "running_mean", "soft_binder_coverage",
+    "fraction_model", "load_training_set", "match_fractions", "pick_device", "predict_fractions", "recalibrate_weights", "run_monitor", "running_mean", "soft_binder_coverage",
     "straight_through_labels", "train", "two_point_correlation_torch", "weights_payload",
 ]
