@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Continue the particle-design GAN run (issue 28) from its committed checkpoint, on this machine.
 #
-#   scripts/train_gan_particles.sh                 # CPU, one thread, until 12,000 updates in total
+#   scripts/train_gan_particles.sh                 # CPU, one thread, until 16,000 updates in total
 #   STEPS=20000 MINUTES=120 scripts/train_gan_particles.sh
 #   DEVICE=cuda THREADS=4 scripts/train_gan_particles.sh   # what scripts/train_gan_cuda.sh runs
 #
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
 DEVICE=${DEVICE:-cpu}
 THREADS=${THREADS:-1}
-STEPS=${STEPS:-12000}
+STEPS=${STEPS:-16000}
 CHECKPOINT=${CHECKPOINT:-plugins/gan/checkpoints/particles.ckpt}
 OUT=${OUT:-runs/particles.pt}
 CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-80}
