@@ -61,33 +61,27 @@ def plot(table: list[dict], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     x = [t["steps"] for t in table]
+
+    def panel(a, series, target, ylabel, reference=None):
+        """``series``: (key, label, marker) per line; a dotted target line, an optional dashed reference."""
+        for key, label, marker in series:
+            a.plot(x, [t[key] for t in table], marker, label=label)
+        if reference is not None:
+            a.axhline(reference[0], color="grey", lw=0.8, ls="--", label=reference[1])
+        a.axhline(target, color="k", lw=0.8, ls=":", label="target")
+        a.set_ylabel(ylabel)
+        a.legend(fontsize=8)
+
     fig, ax = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
-    a = ax[0, 0]
-    a.plot(x, [t["score"] for t in table], "o-", label="gan")
-    a.plot(x, [t["floor"] for t in table], "--", color="grey", label="noise floor")
-    a.axhline(1.0, color="k", lw=0.8, ls=":", label="target")
-    a.set_ylabel("fidelity score")
-    a.legend(fontsize=8)
-    a = ax[0, 1]
-    a.plot(x, [t["acc_mean"] for t in table], "o-", label="mean over points")
-    a.plot(x, [t["acc_max"] for t in table], "s-", label="worst point")
-    a.axhline(0.7, color="k", lw=0.8, ls=":", label="target")
-    a.axhline(0.5, color="grey", lw=0.8, ls="--", label="indistinguishable")
-    a.set_ylabel("classifier accuracy")
-    a.legend(fontsize=8)
-    a = ax[1, 0]
-    for key, label in (("euler_active", "active"), ("euler_pore", "pore"), ("euler_binder", "binder")):
-        a.plot(x, [t[key] for t in table], "o-", label=label)
-    a.axhline(2.0, color="k", lw=0.8, ls=":", label="target")
-    a.set_yscale("log")
-    a.set_ylabel("Euler char. error (× seed spread)")
-    a.legend(fontsize=8)
-    a = ax[1, 1]
-    a.plot(x, [t["particle_d"] for t in table], "o-", label="particle diameter")
-    a.plot(x, [t["psd_w1"] for t in table], "s-", label="size distribution W1")
-    a.axhline(10.0, color="k", lw=0.8, ls=":", label="target")
-    a.set_ylabel("error (%)")
-    a.legend(fontsize=8)
+    ax[0, 0].plot(x, [t["floor"] for t in table], "--", color="grey", label="noise floor")
+    panel(ax[0, 0], [("score", "gan", "o-")], 1.0, "fidelity score")
+    panel(ax[0, 1], [("acc_mean", "mean over points", "o-"), ("acc_max", "worst point", "s-")], 0.7,
+          "classifier accuracy", reference=(0.5, "indistinguishable"))
+    ax[1, 0].set_yscale("log")
+    panel(ax[1, 0], [("euler_active", "active", "o-"), ("euler_pore", "pore", "o-"), ("euler_binder", "binder", "o-")],
+          2.0, "Euler char. error (× seed spread)")
+    panel(ax[1, 1], [("particle_d", "particle diameter", "o-"), ("psd_w1", "size distribution W1", "s-")], 10.0,
+          "error (%)")
     for a in ax[1]:
         a.set_xlabel("generator updates")
     size = table[0].get("size")

@@ -49,6 +49,10 @@ def argmax_offsets(logits: torch.Tensor, target: torch.Tensor, temperature: floa
     return b[:, 0]
 
 
+#: The response-surface terms a fraction model may use, by the name it records.
+FEATURES = {"quadratic": quadratic_features, "linear": linear_features}
+
+
 def fraction_model(data: TrainingSet) -> dict[str, Any]:
     """Least-squares response surface of the training images' fractions over the scaled condition:
     ``{"features": "quadratic" | "linear", "weight": (n_phases, n_features)}``. Quadratic needs at
@@ -56,8 +60,7 @@ def fraction_model(data: TrainingSet) -> dict[str, Any]:
     cond = torch.tensor(data.scaled, dtype=torch.float64)
     n_quad = quadratic_features(cond[0]).numel()
     kind = "quadratic" if len(cond) >= n_quad else "linear"
-    features = quadratic_features if kind == "quadratic" else linear_features
-    X = np.stack([features(c).numpy() for c in cond])
+    X = np.stack([FEATURES[kind](c).numpy() for c in cond])
     coef, *_ = np.linalg.lstsq(X, data.fractions(), rcond=None)
     return {"features": kind, "weight": coef.T.tolist()}
 
@@ -65,9 +68,8 @@ def fraction_model(data: TrainingSet) -> dict[str, Any]:
 def predict_fractions(model: Mapping[str, Any], scaled: torch.Tensor) -> torch.Tensor:
     """The fractions a :func:`fraction_model` predicts for one scaled condition ``(n_params,)``,
     clipped to [0, 1] and renormalised to sum to 1."""
-    features = quadratic_features if model["features"] == "quadratic" else linear_features
     w = torch.tensor(model["weight"], dtype=torch.float64)
-    f = (w @ features(scaled.to(torch.float64))).clamp(0.0, 1.0)
+    f = (w @ FEATURES[model["features"]](scaled.to(torch.float64))).clamp(0.0, 1.0)
     return (f / f.sum().clamp_min(1e-12)).to(scaled.dtype)
 
 

@@ -132,7 +132,7 @@ class GanGenerator:
                               payload.get("noise_stages"))
         net.load_state_dict(float_state_dict(payload))
         self.net = net.to(self._torch_device).eval()
-        from electroforge.plugins.gan.nets import FastInference, labels_from_relative
+        from electroforge.plugins.gan.nets import FastInference
 
         self._fast = FastInference(self.net)  # the same logits, the upsample+conv stages in sub-pixel form
         cal = payload.get("phase_offsets")
@@ -141,7 +141,6 @@ class GanGenerator:
         #: the composition model the labels are matched to (None: argmax calibration, see module docstring)
         self.fraction_model = model if (model and match_fractions) else None
         self._torch = torch
-        self._labels_from_relative = labels_from_relative
 
     @property
     def tile(self) -> int:
@@ -187,6 +186,8 @@ class GanGenerator:
             torch.manual_seed(int(seed) & 0x7FFFFFFFFFFFFFFF)
             z = torch.randn(1, self.net.nz, *lat, device=dev)
             c = torch.tensor([scaled], dtype=torch.float32, device=dev)
+            from electroforge.plugins.gan.nets import labels_from_relative
+
             rel = self._fast.relative_logits(z, c)[:, :, : dims[0], : dims[1], : dims[2]]
             offsets = None
             if self.fraction_model is not None:  # the composition the parameters fix, per volume
@@ -198,7 +199,7 @@ class GanGenerator:
                 from electroforge.plugins.gan.nets import quadratic_features
 
                 offsets = (self._offset_w @ quadratic_features(c[0]))[None]
-            labels = np.ascontiguousarray(self._labels_from_relative(rel, offsets)[0].cpu().numpy())
+            labels = np.ascontiguousarray(labels_from_relative(rel, offsets)[0].cpu().numpy())
         return Microstructure(
             labels=labels,
             voxel_size_m=self.voxel_size_m,
