@@ -24,11 +24,15 @@ OUT=${OUT:-runs/particles.pt}
 CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-80}
 CHECKPOINT_MINUTES=${CHECKPOINT_MINUTES:-9}
 MONITOR_EVERY=${MONITOR_EVERY:-240}
-args=(--resume --device "$DEVICE" --threads "$THREADS" --data runs/gan_data128 --size 128 --seeds 2
+args=(--device "$DEVICE" --threads "$THREADS" --data runs/gan_data128 --size 128 --seeds 2
       --checkpoint "$CHECKPOINT" --out "$OUT" --steps "$STEPS"
       --checkpoint-every "$CHECKPOINT_EVERY" --checkpoint-minutes "$CHECKPOINT_MINUTES" --monitor-every "$MONITOR_EVERY")
 if [[ -n "${MINUTES:-}" ]]; then args+=(--minutes "$MINUTES"); fi
-if [[ ! -f "$CHECKPOINT" ]]; then
+if [[ -f "$CHECKPOINT" ]]; then
+  args+=(--resume)
+elif [[ -n "${DESIGN:-}" ]]; then  # a new run of this design (scripts/train_gan_spheres.sh sets it)
+  args+=(--design "$DESIGN")
+else
   echo "train_gan_particles.sh: $CHECKPOINT: no checkpoint to continue (see docs/generators.md, 'Seventh round')" >&2
   exit 2
 fi

@@ -26,7 +26,7 @@ import torch
 
 from electroforge.plugins.gan import persistence
 from electroforge.plugins.gan.data import TrainingSet
-from electroforge.plugins.gan.nets import CondGenerator3D, linear_features, quadratic_features
+from electroforge.plugins.gan.nets import linear_features, quadratic_features
 
 if TYPE_CHECKING:
     from electroforge.plugins.gan.trainer import Trainer
@@ -110,7 +110,7 @@ def _prime_at_least(n: int) -> int:
 
 
 def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, iters: int = 3000,
-                            temperature: float = 0.05, net: CondGenerator3D | None = None) -> dict[str, list]:
+                            temperature: float = 0.05, net: torch.nn.Module | None = None) -> dict[str, list]:
     """Fit logit offsets ``b(c) = W φ(c)`` (φ: full quadratic terms of the scaled condition) so
     that argmax labels reproduce the training fractions.
 
@@ -129,7 +129,7 @@ def calibrate_phase_offsets(trainer: Trainer, size: int = 64, seeds: int = 3, it
     targets = trainer.fractions.numpy()
     was_training = G.training
     G.eval()
-    lat = max(1, size // G.tile)
+    lat = G.latent_cells(size)
     with torch.no_grad():
         for i in range(len(trainer.volumes)):
             c = trainer.cond[i:i + 1].to(dev)
@@ -165,8 +165,9 @@ def recalibrate_weights(weights: str | Path, data: TrainingSet, out: str | Path,
     from electroforge.plugins.gan.trainer import Trainer
 
     payload = dict(load_weights(weights))
-    cfg = TrainConfig(steps=1, nz=int(payload["nz"]), channels=tuple(payload["channels"]),
-                      noise_stages=payload.get("noise_stages"), device="cpu", ema_decay=0.0,
+    from electroforge.plugins.gan.designs import design_fields
+
+    cfg = TrainConfig(steps=1, **design_fields(payload), device="cpu", ema_decay=0.0,
                       calibration_size=size, tile=int(payload.get("train_tile", TrainConfig.tile)))
     trainer = Trainer(data, cfg)
     trainer.G.load_state_dict(persistence.float_state_dict(payload))

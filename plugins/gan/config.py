@@ -98,6 +98,18 @@ class TrainConfig:
     """Train with each generator stage in its sub-pixel form (:func:`~.nets.subpixel_stage`: the
     same network and gradients, ~3x fewer multiply-adds per stage); changes only float rounding,
     so it is not part of the design a checkpoint fixes."""
+    output: str = "voxels"
+    """The generator's design: ``"voxels"`` (:class:`~.nets.CondGenerator3D`: upsampling stages
+    to per-voxel phase logits; ``channels`` are its stages) or ``"spheres"``
+    (:class:`~.sphere_nets.SphereGenerator3D`: candidate particles per ``sphere_cell``-voxel
+    latent cell, rendered as a union of spheres, then the binder; ``channels`` are its
+    cell-level trunk). The spheres design needs images with phases pore, active and binder."""
+    sphere_cell: int = 16
+    """Spheres design: voxels per latent cell (the largest radius it can draw is ``cell - 4``)."""
+    sphere_slots: int = 3
+    """Spheres design: candidate particles per latent cell."""
+    binder_channels: tuple[int, ...] = (16, 16, 16)
+    """Spheres design: channels of the binder net (3x3x3 convolutions at half the voxel size)."""
     init_weights: str | None = None
     """Start the generator from this weights file (same networks' layout; e.g. fine-tune shipped
     weights on new images); the critics start fresh. Ignored when resuming a checkpoint."""
@@ -112,10 +124,15 @@ class TrainConfig:
             v = float(getattr(self, name))
             if not (math.isfinite(v) and v >= 0):
                 raise ValidationError(f"training option {name}={getattr(self, name)!r} must be a finite number >= 0")
+        if self.output not in OUTPUTS:
+            raise ValidationError(f"training option output={self.output!r}: choose one of {', '.join(OUTPUTS)}")
+        if self.output == "spheres" and (int(self.sphere_cell) < 8 or int(self.sphere_slots) < 1):
+            raise ValidationError(f"training options sphere_cell={self.sphere_cell!r} (>= 8) and "
+                                  f"sphere_slots={self.sphere_slots!r} (>= 1) are out of range")
         if self.euler_tile is not None and (int(self.euler_tile) < int(self.tile)
-                                            or int(self.euler_tile) % (2 ** len(self.channels))):
+                                            or int(self.euler_tile) % self.latent_cell):
             raise ValidationError(f"training option euler_tile={self.euler_tile!r} must be >= the tile "
-                                  f"({self.tile}) and a multiple of {2 ** len(self.channels)}")
+                                  f"({self.tile}) and a multiple of {self.latent_cell}")
         if not 1 <= int(self.erosion_radius) < int(self.tile) // 2:
             raise ValidationError(f"training option erosion_radius={self.erosion_radius!r} must lie in "
                                   f"[1, {int(self.tile) // 2 - 1}] for a {self.tile}-voxel tile")
@@ -124,14 +141,27 @@ class TrainConfig:
         if int(self.critic3d_pool) < 1 or int(self.tile) % int(self.critic3d_pool):
             raise ValidationError(f"training option critic3d_pool={self.critic3d_pool!r} must be >= 1 and divide "
                                   f"the tile ({self.tile})")
-        stages = len(self.channels)
-        if self.tile % (2 ** stages):
-            raise ValidationError(f"training option tile={self.tile} must be a multiple of {2 ** stages}")
+        if self.tile % self.latent_cell or (self.output == "spheres" and self.tile % 2):
+            raise ValidationError(f"training option tile={self.tile} must be a multiple of {self.latent_cell}"
+                                  + (" (the spheres design's cell)" if self.output == "spheres" else ""))
 
+    @property
+    def latent_cell(self) -> int:
+        """Voxels per latent cell of the design (the tile must be a multiple)."""
+        return int(self.sphere_cell) if self.output == "spheres" else 2 ** len(self.channels)
+
+
+#: The generator designs (:attr:`TrainConfig.output`).
+OUTPUTS = ("voxels", "spheres")
 
 #: Config fields that fix the networks' shapes: a checkpoint resumes only with the same values.
 ARCHITECTURE_FIELDS = ("tile", "nz", "channels", "critic_channels", "noise_stages", "critic3d_channels",
-                       "critic3d_pool")
+                       "critic3d_pool", "output", "sphere_cell", "sphere_slots", "binder_channels")
+
+#: The fields of a design that a weights file records, and their values in files written before
+#: the field existed (the generator is rebuilt from them).
+GENERATOR_FIELDS = {"nz": 16, "channels": (64, 32, 16), "noise_stages": None, "output": "voxels",
+                    "sphere_cell": 16, "sphere_slots": 3, "binder_channels": (16, 16, 16)}
 
 
 def pick_device(device: str = "auto") -> torch.device:

@@ -111,8 +111,8 @@ class GanGenerator:
                match_fractions: bool = True):
         import torch
 
-        from electroforge.plugins.gan.nets import CondGenerator3D
         from electroforge.plugins.gan.config import pick_device
+        from electroforge.plugins.gan.designs import build_generator, inference
         from electroforge.plugins.gan.persistence import float_state_dict
 
         self.device = str(device)
@@ -128,13 +128,10 @@ class GanGenerator:
         # the training images' particle radius (weights files before 0.2 have none: the cell default)
         self.particle_radius_m = float(radius) if radius else None
         self._torch_device = pick_device(self.device)
-        net = CondGenerator3D(len(self.param_names), int(payload["nz"]), tuple(payload["channels"]), len(self.phases),
-                              payload.get("noise_stages"))
+        net = build_generator(payload, len(self.param_names), self.phases)
         net.load_state_dict(float_state_dict(payload))
         self.net = net.to(self._torch_device).eval()
-        from electroforge.plugins.gan.nets import FastInference
-
-        self._fast = FastInference(self.net)  # the same logits, the upsample+conv stages in sub-pixel form
+        self._fast = inference(self.net)  # voxel design: the same logits, stages in sub-pixel form
         cal = payload.get("phase_offsets")
         self._offset_w = None if not cal else torch.tensor(cal["weight"], dtype=torch.float32, device=self._torch_device)
         model = payload.get("fraction_model")
@@ -177,7 +174,7 @@ class GanGenerator:
             raise ValidationError(f"generator 'gan': shape {shape!r} must be three integers") from None
         if len(dims) != 3 or min(dims) < 2:
             raise ValidationError(f"generator 'gan': shape {shape!r} must be three edges of at least 2 voxels")
-        lat = [max(1, math.ceil(n / self.tile)) for n in dims]
+        lat = [self.net.latent_cells(n) for n in dims]
         scaled = [(p[n] - self.parameters[n][0]) / ((self.parameters[n][1] - self.parameters[n][0]) or 1.0)
                   for n in self.param_names]
         dev = self._torch_device

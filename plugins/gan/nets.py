@@ -79,6 +79,10 @@ class CondGenerator3D(nn.Module):
         """Voxels per latent cell along each axis."""
         return 2 ** len(self.stages)
 
+    def latent_cells(self, n_voxels: int) -> int:
+        """Latent cells along an axis for an output of at least ``n_voxels``."""
+        return max(1, -(-int(n_voxels) // self.tile))
+
     def logits(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         cc = condition_channels(c)
         x = z

@@ -116,6 +116,10 @@ def design_meta(data: TrainingSet, cfg: TrainConfig) -> dict[str, Any]:
         "nz": cfg.nz,
         "channels": list(cfg.channels),
         "noise_stages": cfg.noise_stages,
+        "output": cfg.output,
+        "sphere_cell": cfg.sphere_cell,
+        "sphere_slots": cfg.sphere_slots,
+        "binder_channels": list(cfg.binder_channels),
         "train_tile": cfg.tile,
     }
 

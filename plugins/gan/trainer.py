@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import torch
 
@@ -39,7 +40,8 @@ from electroforge.errors import InputFileError, ValidationError
 from electroforge.plugins.gan import calibration, losses, monitoring, persistence
 from electroforge.plugins.gan.config import TrainConfig, pick_device
 from electroforge.plugins.gan.data import TrainingSet
-from electroforge.plugins.gan.nets import CondCritic2D, CondCritic3D, CondGenerator3D
+from electroforge.plugins.gan.designs import build_generator
+from electroforge.plugins.gan.nets import CondCritic2D, CondCritic3D
 
 
 class Trainer:
@@ -57,8 +59,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         n_par, n_ph = len(data.param_names), len(data.phases)
-        self.G = CondGenerator3D(n_par, config.nz, config.channels, n_ph, config.noise_stages,
-                                 subpixel=config.subpixel).to(self.device)
+        self.G = build_generator(attrs.asdict(config), n_par, data.phases, subpixel=config.subpixel).to(self.device)
         if config.init_weights:
             from electroforge.plugins.gan.generator import load_weights
 
@@ -67,8 +68,9 @@ class Trainer:
                 self.G.load_state_dict(persistence.float_state_dict(payload))
             except RuntimeError:
                 raise ValidationError(
-                    f"init_weights {config.init_weights}: its generator (nz {payload['nz']}, channels "
-                    f"{tuple(payload['channels'])}) does not fit this design (nz {config.nz}, channels {config.channels})"
+                    f"init_weights {config.init_weights}: its generator ({payload.get('output', 'voxels')}, nz "
+                    f"{payload['nz']}, channels {tuple(payload['channels'])}) does not fit this design "
+                    f"({config.output}, nz {config.nz}, channels {config.channels})"
                 ) from None
         self.G_ema = None
         if config.ema_decay > 0:
@@ -121,7 +123,7 @@ class Trainer:
         """Records of the training monitor (``train(monitor=...)``), one per evaluation."""
 
     @property
-    def G_export(self) -> CondGenerator3D:
+    def G_export(self) -> torch.nn.Module:
         """The generator that is exported: the weight average when ``ema_decay > 0``."""
         return self.G_ema if self.G_ema is not None else self.G
 
@@ -142,7 +144,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ data
     def _latent(self, b: int, size: int | None = None) -> torch.Tensor:
-        lz = (size or self.cfg.tile) // self.G.tile
+        lz = self.G.latent_cells(size or self.cfg.tile)
         return torch.randn(b, self.cfg.nz, lz, lz, lz, device=self.device)
 
     def _real_slices(self, idx: Sequence[int], axis: int) -> torch.Tensor:
