@@ -78,8 +78,7 @@ class SphereGenerator3D(nn.Module):
                              f"({self.cell} voxels), and radius_max > 0")
         self.phase_index = {p: list(phases).index(p) for p in SPHERE_PHASES}
         ncc = 2 * self.n_params
-        act = nn.LeakyReLU(0.2)
-        self.act = act
+        self.act = nn.LeakyReLU(0.2)
         c_in = self.nz
         self.trunk = nn.ModuleList()
         for c_out in self.channels:
