@@ -67,6 +67,25 @@ def test_sphere_render_pruning_and_chunking_change_nothing():
     assert torch.allclose(whole[0, 1], second.clamp_min(-net.feature_clip), atol=1e-4)
 
 
+def test_sphere_inference_path_equals_the_training_path():
+    """Inference (no autograd) takes a running top-2 and closed-form relative logits; both must
+    give what the differentiable path gives, in any phase order."""
+    torch.manual_seed(3)
+    for phases in (PHASES, ("binder", "pore", "active")):
+        net = SphereGenerator3D(3, 4, (8,), phases, cell=8, slots=2).eval()
+        z, c = torch.randn(1, 4, 4, 4, 4), torch.rand(1, 3)
+        centres, radii = net.particles(z, c)
+        with_grad = net.render(centres, radii)
+        assert with_grad.requires_grad
+        with torch.no_grad():
+            assert torch.allclose(net.render(centres, radii, chunk=5), with_grad, atol=1e-6)
+        torch.manual_seed(4)
+        logits = net.logits(z, c).detach()
+        torch.manual_seed(4)  # the same binder noise
+        rel = net.relative_logits(z, c, chunk=5)
+        assert torch.allclose(rel, logits[:, 1:] - logits[:, :1], atol=1e-4)
+
+
 def test_sphere_logits_are_log_probabilities_in_the_images_phase_order():
     net = SphereGenerator3D(3, 4, (8,), ("binder", "pore", "active"), cell=8, slots=1)
     logits = net.logits(torch.randn(2, 4, 4, 4, 4), torch.rand(2, 3))
