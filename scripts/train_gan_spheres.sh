@@ -15,7 +15,7 @@ export CHECKPOINT=${CHECKPOINT:-plugins/gan/checkpoints/spheres.ckpt}
 export OUT=${OUT:-runs/spheres.pt}
 export STEPS=${STEPS:-10000}
 export DESIGN=${DESIGN:-'{"output": "spheres", "tile": 64, "batch": 2, "nz": 32, "channels": [128, 128, 64],
- "sphere_cell": 16, "sphere_slots": 3, "binder_channels": [16, 16, 16], "critic_channels": [16, 32, 64, 128],
+ "sphere_cell": 16, "sphere_slots": 4, "binder_channels": [16, 16, 16], "critic_channels": [16, 32, 64, 128],
  "critic3d_weight": 1.0, "critic3d_channels": [8, 16, 32, 64], "critic3d_pool": 2, "s2_weight": 1000.0,
  "coverage_weight": 100.0, "erosion_weight": 5000.0, "lr_half_life_steps": 6000}'}
 exec scripts/train_gan_particles.sh "$@"

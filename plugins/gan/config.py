@@ -106,7 +106,7 @@ class TrainConfig:
     cell-level trunk). The spheres design needs images with phases pore, active and binder."""
     sphere_cell: int = 16
     """Spheres design: voxels per latent cell (the largest radius it can draw is ``cell - 4``)."""
-    sphere_slots: int = 3
+    sphere_slots: int = 4
     """Spheres design: candidate particles per latent cell."""
     binder_channels: tuple[int, ...] = (16, 16, 16)
     """Spheres design: channels of the binder net (3x3x3 convolutions at half the voxel size)."""
@@ -161,7 +161,7 @@ ARCHITECTURE_FIELDS = ("tile", "nz", "channels", "critic_channels", "noise_stage
 #: The fields of a design that a weights file records, and their values in files written before
 #: the field existed (the generator is rebuilt from them).
 GENERATOR_FIELDS = {"nz": 16, "channels": (64, 32, 16), "noise_stages": None, "output": "voxels",
-                    "sphere_cell": 16, "sphere_slots": 3, "binder_channels": (16, 16, 16)}
+                    "sphere_cell": 16, "sphere_slots": 4, "binder_channels": (16, 16, 16)}
 
 
 def pick_device(device: str = "auto") -> torch.device:

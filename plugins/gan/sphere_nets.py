@@ -73,7 +73,7 @@ class SphereGenerator3D(nn.Module):
     design = "spheres"
 
     def __init__(self, n_params: int, nz: int, channels: Sequence[int], phases: Sequence[str], cell: int = 16,
-                 slots: int = 3, binder_channels: Sequence[int] = (16, 16, 16), sharpness: float = 0.5,
+                 slots: int = 4, binder_channels: Sequence[int] = (16, 16, 16), sharpness: float = 0.5,
                  radius_max: float | None = None, feature_clip: float = 4.0):
         super().__init__()
         missing = [p for p in SPHERE_PHASES if p not in phases]

@@ -166,6 +166,16 @@ class ProceduralGenerator:
             particle_radius_m=self.particle_radius_m,
         )
 
+    def particle_packing(self, params: Mapping[str, float], shape, seed: int) -> np.ndarray:
+        """The spheres ``(n, 4)``, rows ``(x, y, z, r)`` in voxels, that :meth:`generate` packs for
+        the same arguments (the same random stream, replayed up to the packing)."""
+        p = resolve_params(params, self.name)
+        dims = check_shape(shape, self.name)
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EED])
+        spheres: list[tuple[float, float, float, float]] = []
+        self._pack_particles(dims, self.target_fractions(p)["active"], rng, spheres)
+        return np.asarray(spheres, dtype=np.float64).reshape(-1, 4)
+
     @property
     def particle_radius_m(self) -> float:
         """Sauter mean radius (E[r³] / E[r²], m) of the particle-size distribution the packing
@@ -189,8 +199,11 @@ class ProceduralGenerator:
             )
         return lambda n: np.clip(median_r * np.exp(self.particle_diameter_sigma * rng.standard_normal(n)), lo, hi), hi
 
-    def _pack_particles(self, dims, eps_am: float, rng: np.random.Generator) -> np.ndarray:
-        """Random sequential addition of overlapping spheres; returns the clipped signed distance."""
+    def _pack_particles(self, dims, eps_am: float, rng: np.random.Generator,
+                        spheres: list[tuple[float, float, float, float]] | None = None) -> np.ndarray:
+        """Random sequential addition of overlapping spheres; returns the clipped signed distance.
+        ``spheres``: a list that receives each placed sphere as ``(x, y, z, r)`` (voxels), e.g. to
+        ask what a sphere-placing generator must be able to represent."""
         draw, r_max = self._radius_sampler(rng)
         dims_a = np.array(dims, dtype=float)
         margin = float(r_max) + 2.0
@@ -218,6 +231,8 @@ class ProceduralGenerator:
                 continue
             fails = 0
             c = cand[ok[0]]
+            if spheres is not None:
+                spheres.append((float(c[0]), float(c[1]), float(c[2]), float(r)))
             h = r + margin
             lo = np.maximum(np.floor(c - h).astype(int), 0)
             hi = np.minimum(np.ceil(c + h).astype(int) + 1, dims)
