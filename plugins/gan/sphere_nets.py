@@ -27,7 +27,9 @@ This design makes the particle an output of the network instead of an emergent t
    logit is a uniform dilation of every particle (the simulator's own exact-fraction step).
 
 Cost: the render touches ``27 · slots`` candidates per voxel (a batched matrix product for the
-squared distances, then a running top-2 over the candidates); at inference it runs over chunks of cells to bound memory.
+squared distances, then the top two over the candidates: a running maximum without autograd,
+``topk`` with it, whose backward is cheaper); at inference it runs over chunks of cells to bound
+memory.
 """
 from __future__ import annotations
 
@@ -160,12 +162,12 @@ class SphereGenerator3D(nn.Module):
         step = cen.shape[0] if chunk is None else max(1, int(chunk))
         for i in range(0, cen.shape[0], step):
             ck, rk = cen[i:i + step], rad[i:i + step]
-            # candidate-major (cells, k, voxels): the top two are a running max over k slabs,
-            # several times faster on CPU than a top-k over a short last axis
+            # candidate-major (cells, k, voxels): without autograd the top two are a running max
+            # over the k slabs, several times faster on CPU than a top-k over a short axis
             base = (ck * ck).sum(-1)[:, :, None] + u2[None, None, :]
             d2 = torch.baddbmm(base, ck, u.t().expand(ck.shape[0], -1, -1), alpha=-2.0)
             f = rk[:, :, None] - torch.sqrt(d2.clamp_min(0.0) + 1e-2)
-            if torch.is_grad_enabled() and f.requires_grad:  # top-k's backward is the cheaper one
+            if torch.is_grad_enabled() and f.requires_grad:
                 parts.append(f.topk(2, dim=1).values.transpose(1, 2))
             else:
                 parts.append(torch.stack(_top_two(f), dim=-1))
